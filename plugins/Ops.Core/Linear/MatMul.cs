@@ -1,0 +1,78 @@
+namespace Backprop.Plugins.Core;
+
+/// <summary>
+/// Batched, broadcasting op(A)·op(B) for rank ≥ 2 (attributes transA, transB select op). Both products of
+/// the VJP are GEMMs with transpose flags — no transposed copies, no Jacobian — summed back over
+/// broadcast batch axes. Bilinear, so the JVP is ta·b + a·tb.
+/// </summary>
+internal sealed class MatMul : BilinearOp, IOpSamples
+{
+    public override OpSchema Schema { get; } = OpSchema.Of("MatMul", 2);
+
+    public override Tensor[] Forward(OpContext ctx, ReadOnlySpan<Tensor> x)
+    {
+        var (a, b) = (x[0], x[1]);
+        var ta = ctx.Attributes.GetLong("transA", 0) != 0;
+        var tb = ctx.Attributes.GetLong("transB", 0) != 0;
+        var dtype = Broadcast.FloatOperands("MatMul", a, b);
+        if (a.Rank < 2 || b.Rank < 2) throw new ShapeException($"MatMul op takes rank ≥ 2 (Ops.MatMul handles 1-D); got {a.Shape} and {b.Shape}.");
+        var (ar, ac) = (a.Shape[-2], a.Shape[-1]);
+        var (br, bc) = (b.Shape[-2], b.Shape[-1]);
+        var (m, k) = ta ? (ac, ar) : (ar, ac);
+        var (k2, n) = tb ? (bc, br) : (br, bc);
+        if (k != k2) throw new ShapeException($"MatMul: inner dimensions differ: op(A) is {m}×{k}, op(B) is {k2}×{n} (A {a.Shape}, B {b.Shape}, transA={ta}, transB={tb}).");
+        var batchA = new Shape(a.Shape.Dims[..^2].ToArray());
+        var batchB = new Shape(b.Shape.Dims[..^2].ToArray());
+        var batch = Shape.Broadcast(batchA, batchB);
+        var y = Tensor.Zeros(new Shape([.. batch.Dims, m, n]), dtype);
+        var sa = batchA.BroadcastStrides(batch);
+        var sb = batchB.BroadcastStrides(batch);
+        var gemm = ctx.Kernels.Get<IGemm>();
+        var (sizeA, sizeB, sizeY) = (ar * ac, br * bc, m * n);
+        var index = new int[batch.Rank];
+        for (var bi = 0; bi < batch.Size; bi++)
+        {
+            int oa = 0, ob = 0;
+            for (var d = 0; d < batch.Rank; d++) { oa += index[d] * sa[d]; ob += index[d] * sb[d]; }
+            if (dtype == DType.Float32)
+                gemm.Gemm(ta, tb, m, n, k, 1f, a.Span<float>().Slice(oa * sizeA, sizeA), ac, b.Span<float>().Slice(ob * sizeB, sizeB), bc, 0f, y.Span<float>().Slice(bi * sizeY, sizeY), n);
+            else
+                gemm.Gemm(ta, tb, m, n, k, 1d, a.Span<double>().Slice(oa * sizeA, sizeA), ac, b.Span<double>().Slice(ob * sizeB, sizeB), bc, 0d, y.Span<double>().Slice(bi * sizeY, sizeY), n);
+            for (var d = batch.Rank - 1; d >= 0; d--)
+            {
+                if (++index[d] < batch.Dims[d]) break;
+                index[d] = 0;
+            }
+        }
+        return [y];
+    }
+
+    public override Tensor?[] Vjp(OpContext ctx, ReadOnlySpan<Tensor?> gs)
+    {
+        var (a, b, g) = (ctx.Input(0), ctx.Input(1), gs[0]!);
+        var ta = ctx.Attributes.GetLong("transA", 0) != 0;
+        var tb = ctx.Attributes.GetLong("transB", 0) != 0;
+        Tensor? ga = null, gb = null;
+        if (ctx.NeedsInputGrad[0])
+            ga = ta ? Ops.MatMul(b, g, transA: tb, transB: true) : Ops.MatMul(g, b, transA: false, transB: !tb);
+        if (ctx.NeedsInputGrad[1])
+            gb = tb ? Ops.MatMul(g, a, transA: true, transB: ta) : Ops.MatMul(a, g, transA: !ta, transB: false);
+        return [ga is null ? null : Ops.SumTo(ga, a.Shape), gb is null ? null : Ops.SumTo(gb, b.Shape)];
+    }
+
+    public IEnumerable<OpSample> Samples(Random rng)
+    {
+        Tensor U(params int[] s) => BinarySamples.U(rng, s, (-1, 1));
+        yield return new OpSample("3x4 · 4x5", U(3, 4), U(4, 5));
+        yield return new OpSample("1x1 · 1x7", U(1, 1), U(1, 7));
+        yield return new OpSample("batched 2x3x4 · 2x4x2", U(2, 3, 4), U(2, 4, 2));
+        yield return new OpSample("broadcast 2x1x3x4 · 5x4x2", U(2, 1, 3, 4), U(5, 4, 2));
+        yield return new OpSample("broadcast 3x4 · 2x4x5", U(3, 4), U(2, 4, 5));
+        foreach (var (ta, tb) in new[] { (true, false), (false, true), (true, true) })
+        {
+            var a = ta ? U(2, 4, 3) : U(2, 3, 4);
+            var b = tb ? U(5, 4) : U(4, 5);
+            yield return new OpSample($"transA={ta} transB={tb}", [a, b], OpAttributes.Of(("transA", ta ? 1 : 0), ("transB", tb ? 1 : 0)));
+        }
+    }
+}

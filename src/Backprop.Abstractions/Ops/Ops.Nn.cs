@@ -1,0 +1,47 @@
+namespace Backprop;
+
+public static partial class Ops
+{
+    /// <summary>Batched, broadcasting matrix product of op(a)·op(b); 1-D operands follow NumPy.</summary>
+    public static Tensor MatMul(Tensor a, Tensor b, bool transA = false, bool transB = false)
+    {
+        if (a.Rank >= 2 && b.Rank >= 2) return MatMulCore(a, b, transA, transB);
+        if (a.Rank == 0 || b.Rank == 0) throw new ShapeException($"MatMul needs at least 1-D operands, got {a.Shape} and {b.Shape}.");
+        var a2 = a.Rank == 1 ? Unsqueeze(a, 0) : a;
+        var b2 = b.Rank == 1 ? Unsqueeze(b, 1) : b;
+        var y = MatMulCore(a2, b2, transA && a.Rank >= 2, transB && b.Rank >= 2);
+        if (a.Rank == 1) y = Squeeze(y, -2);
+        if (b.Rank == 1) y = Squeeze(y, -1);
+        return y;
+    }
+
+    /// <summary>alpha·op(A)·op(B) + beta·C (ONNX Gemm; 2-D).</summary>
+    public static Tensor Gemm(Tensor a, Tensor b, Tensor? c = null, double alpha = 1, double beta = 1, bool transA = false, bool transB = false)
+    {
+        var attrs = OpAttributes.Of(("alpha", alpha), ("beta", beta), ("transA", transA ? 1 : 0), ("transB", transB ? 1 : 0));
+        return c is null ? Call("Gemm", attrs, a, b) : Call("Gemm", attrs, a, b, c);
+    }
+
+    /// <summary>Softmax along <paramref name="axis"/>.</summary>
+    public static Tensor Softmax(Tensor x, int axis = -1) => Call("Softmax", OpAttributes.Of(("axis", axis)), x);
+
+    /// <summary>Log-softmax along <paramref name="axis"/>.</summary>
+    public static Tensor LogSoftmax(Tensor x, int axis = -1) => Call("LogSoftmax", OpAttributes.Of(("axis", axis)), x);
+
+    /// <summary>Mean squared error between <paramref name="prediction"/> and <paramref name="target"/>.</summary>
+    public static Tensor MseLoss(Tensor prediction, Tensor target) =>
+        TensorRuntime.Current.Invoke(BackpropDomain, "MseLoss", [prediction, target], OpAttributes.Empty)[0];
+
+    /// <summary>Mean negative log-likelihood of int64 class <paramref name="target"/> [N] under log-probabilities [N, C].</summary>
+    public static Tensor NllLoss(Tensor logProbabilities, Tensor target) =>
+        TensorRuntime.Current.Invoke(BackpropDomain, "NllLoss", [logProbabilities, target], OpAttributes.Empty)[0];
+
+    /// <summary>Mean cross-entropy of int64 class <paramref name="target"/> [N] given raw <paramref name="logits"/> [N, C]; fused and stable.</summary>
+    public static Tensor CrossEntropy(Tensor logits, Tensor target) =>
+        TensorRuntime.Current.Invoke(BackpropDomain, "CrossEntropyLoss", [logits, target], OpAttributes.Empty)[0];
+
+    private static Tensor MatMulCore(Tensor a, Tensor b, bool transA, bool transB) =>
+        transA || transB
+            ? Call("MatMul", OpAttributes.Of(("transA", transA ? 1 : 0), ("transB", transB ? 1 : 0)), a, b)
+            : Call("MatMul", a, b);
+}
