@@ -1,0 +1,190 @@
+using static Backprop.Tests.TestEnv;
+
+namespace Backprop.Tests;
+
+/// <summary>Forward values against references written independently here (System.Math, plain loops).</summary>
+public class ForwardOracleTests
+{
+    private readonly Random _rng = new(5);
+
+    public ForwardOracleTests() => _ = TestEnv.Runtime;
+
+    public static TheoryData<string> UnaryOps() => ["Exp", "Log", "Sqrt", "Reciprocal", "Abs", "Sin", "Cos", "Tanh", "Sigmoid", "Relu", "Softplus", "Neg", "Erf", "Gelu"];
+
+    private static double Reference(string op, double x) => op switch
+    {
+        "Exp" => Math.Exp(x),
+        "Log" => Math.Log(x),
+        "Sqrt" => Math.Sqrt(x),
+        "Reciprocal" => 1 / x,
+        "Abs" => Math.Abs(x),
+        "Sin" => Math.Sin(x),
+        "Cos" => Math.Cos(x),
+        "Tanh" => Math.Tanh(x),
+        "Sigmoid" => 1 / (1 + Math.Exp(-x)),
+        "Relu" => Math.Max(x, 0),
+        "Softplus" => Math.Log(1 + Math.Exp(x)),
+        "Neg" => -x,
+        "Erf" => ErfByIntegration(x),
+        "Gelu" => 0.5 * x * (1 + ErfByIntegration(x / Math.Sqrt(2))),
+        _ => throw new ArgumentException(op),
+    };
+
+    /// <summary>erf by Simpson's rule on 2/√π·e^(−t²) — slow, independent, accurate to ~1e-13.</summary>
+    private static double ErfByIntegration(double x)
+    {
+        const int n = 4000;
+        var h = x / n;
+        var s = 1 + Math.Exp(-x * x);
+        for (var i = 1; i < n; i++) s += (i % 2 == 1 ? 4 : 2) * Math.Exp(-(i * h) * (i * h));
+        return 2 / Math.Sqrt(Math.PI) * s * h / 3;
+    }
+
+    [Theory]
+    [MemberData(nameof(UnaryOps))]
+    public void Unary_ops_match_the_math_library_in_float64_and_float32(string op)
+    {
+        var positive = op is "Log" or "Sqrt" or "Reciprocal";
+        foreach (var n in new[] { 0, 1, 7, 16, 17, 33, 100 })
+        {
+            var values = Enumerable.Range(0, n).Select(_ => positive ? 0.1 + 3 * _rng.NextDouble() : -4 + 8 * _rng.NextDouble()).ToArray();
+            var expected = values.Select(v => Reference(op, v)).ToArray();
+            var y64 = Ops.Call(op, Tensor.FromArray(values)).ToDoubleArray();
+            var y32 = Ops.Call(op, Tensor.FromArray(values.Select(v => (float)v).ToArray())).ToDoubleArray();
+            for (var i = 0; i < n; i++)
+            {
+                Close(expected[i], y64[i], 1e-12, $"{op}({values[i]}) float64");
+                Close(expected[i], y32[i], 2e-6, $"{op}({values[i]}) float32");
+            }
+        }
+    }
+
+    [Fact]
+    public void Broadcast_add_matches_index_arithmetic()
+    {
+        var a = Tensor.Uniform(new Shape(2, 1, 4), _rng, dtype: DType.Float64);
+        var b = Tensor.Uniform(new Shape(3, 1), _rng, dtype: DType.Float64);
+        var y = Ops.Add(a, b);
+        Assert.Equal(new Shape(2, 3, 4), y.Shape);
+        var (av, bv, yv) = (a.ToDoubleArray(), b.ToDoubleArray(), y.ToDoubleArray());
+        for (var i = 0; i < 2; i++)
+            for (var j = 0; j < 3; j++)
+                for (var k = 0; k < 4; k++)
+                    Close(av[i * 4 + k] + bv[j], yv[(i * 3 + j) * 4 + k], 1e-15);
+    }
+
+    [Fact]
+    public void Batched_broadcast_matmul_matches_loops_for_every_transpose()
+    {
+        foreach (var (ta, tb) in new[] { (false, false), (true, false), (false, true), (true, true) })
+        {
+            foreach (var (m, k, n) in new[] { (1, 1, 1), (3, 5, 7), (17, 33, 9), (67, 31, 65) })
+            {
+                var a = Tensor.Uniform(ta ? new Shape(2, 1, k, m) : new Shape(2, 1, m, k), _rng, dtype: DType.Float64);
+                var b = Tensor.Uniform(tb ? new Shape(3, n, k) : new Shape(3, k, n), _rng, dtype: DType.Float64);
+                var y = Ops.MatMul(a, b, ta, tb);
+                Assert.Equal(new Shape(2, 3, m, n), y.Shape);
+                var (av, bv, yv) = (a.ToDoubleArray(), b.ToDoubleArray(), y.ToDoubleArray());
+                for (var bi = 0; bi < 2; bi++)
+                    for (var bj = 0; bj < 3; bj++)
+                        for (var i = 0; i < m; i++)
+                            for (var j = 0; j < n; j++)
+                            {
+                                double s = 0;
+                                for (var p = 0; p < k; p++)
+                                {
+                                    var x = ta ? av[bi * m * k + p * m + i] : av[bi * m * k + i * k + p];
+                                    var w = tb ? bv[bj * n * k + j * k + p] : bv[bj * k * n + p * n + j];
+                                    s += x * w;
+                                }
+                                Close(s, yv[((bi * 3 + bj) * m + i) * n + j], 1e-12, $"ta={ta} tb={tb} {m}x{k}x{n}");
+                            }
+            }
+        }
+    }
+
+    [Fact]
+    public void Float32_matmul_agrees_with_float64()
+    {
+        var a = Tensor.Uniform(new Shape(70, 130), _rng, dtype: DType.Float64);
+        var b = Tensor.Uniform(new Shape(130, 90), _rng, dtype: DType.Float64);
+        var y64 = Ops.MatMul(a, b).ToDoubleArray();
+        var y32 = Ops.MatMul(Ops.Cast(a, DType.Float32), Ops.Cast(b, DType.Float32)).ToDoubleArray();
+        for (var i = 0; i < y64.Length; i++) Assert.True(Math.Abs(y64[i] - y32[i]) < 1e-4, $"element {i}: {y64[i]} vs {y32[i]}");
+    }
+
+    [Fact]
+    public void Softmax_and_log_softmax_match_the_definition_and_survive_large_logits()
+    {
+        var x = Tensor.FromArray(new double[] { 1000, 1001, 1002, -5, 0, 5 }, 2, 3);
+        var y = Ops.Softmax(x).ToDoubleArray();
+        var l = Ops.LogSoftmax(x).ToDoubleArray();
+        double[][] rows = [[0, 1, 2], [-5, 0, 5]];
+        for (var r = 0; r < 2; r++)
+        {
+            var z = rows[r].Select(Math.Exp).Sum();
+            for (var c = 0; c < 3; c++)
+            {
+                Close(Math.Exp(rows[r][c]) / z, y[r * 3 + c], 1e-14);
+                Close(rows[r][c] - Math.Log(z), l[r * 3 + c], 1e-13);
+            }
+        }
+        var col = Ops.Softmax(x, axis: 0).ToDoubleArray();
+        Close(1, col[0] + col[3], 1e-15);
+    }
+
+    [Fact]
+    public void Cross_entropy_matches_the_definition()
+    {
+        var logits = Tensor.FromArray(new double[] { 2, -1, 0.5, 0, 0, 3 }, 2, 3);
+        var target = Tensor.FromArray(new long[] { 0, 2 });
+        var lse0 = Math.Log(Math.Exp(2) + Math.Exp(-1) + Math.Exp(0.5));
+        var lse1 = Math.Log(2 + Math.Exp(3));
+        Close(((lse0 - 2) + (lse1 - 3)) / 2, Ops.CrossEntropy(logits, target).Item(), 1e-14);
+        Close(((lse0 - 2) + (lse1 - 3)) / 2, Ops.NllLoss(Ops.LogSoftmax(logits), target).Item(), 1e-14);
+        var e = Assert.Throws<ShapeException>(() => Ops.CrossEntropy(logits, Tensor.FromArray(new long[] { 0, 3 })));
+        Assert.Contains("target 3 at row 1", e.Message);
+    }
+
+    [Fact]
+    public void Shape_ops_move_the_right_elements()
+    {
+        var x = Tensor.FromArray(Enumerable.Range(0, 24).Select(i => (double)i).ToArray(), 2, 3, 4);
+        var t = Ops.Transpose(x, 2, 0, 1);
+        Assert.Equal(new Shape(4, 2, 3), t.Shape);
+        Close(x.GetAsDouble((1 * 3 + 2) * 4 + 3), t.GetAsDouble((3 * 2 + 1) * 3 + 2));
+
+        var s = Ops.Slice(Tensor.FromArray(Enumerable.Range(0, 10).Select(i => (double)i).ToArray()), [8], [1], [0], [-3]);
+        Close([8, 5, 2], s);
+        var clamped = Ops.Slice(Tensor.FromArray(Enumerable.Range(0, 10).Select(i => (double)i).ToArray()), [-3], [int.MaxValue]);
+        Close([7, 8, 9], clamped);
+
+        var g = Ops.Gather(x, Tensor.FromArray(new long[] { 2, -3 }), axis: 1);
+        Assert.Equal(new Shape(2, 2, 4), g.Shape);
+        Close(x.GetAsDouble(1 * 12 + 2 * 4 + 1), g.GetAsDouble(1 * 8 + 0 * 4 + 1));
+        Close(x.GetAsDouble(0 * 12 + 0 * 4 + 3), g.GetAsDouble(0 * 8 + 1 * 4 + 3));
+
+        var parts = Ops.Split(x, 1, 1, 2);
+        var back = Ops.Concat(1, parts);
+        Close(x.ToDoubleArray(), back);
+
+        var p = Ops.Pad(Tensor.FromArray(new double[] { 1, 2, 3, 4 }, 2, 2), [1, 0, 0, 1], 9);
+        Close([9, 9, 9, 1, 2, 9, 3, 4, 9], p);
+
+        var sum = Ops.ReduceSum(x, [0, 2]);
+        Close(Enumerable.Range(0, 3).Select(j => Enumerable.Range(0, 2).Sum(i => Enumerable.Range(0, 4).Sum(k => (double)(i * 12 + j * 4 + k)))).ToArray(), sum);
+        Close([23], Ops.ReduceMax(x, [0, 1, 2], keepDims: true));
+        Assert.Equal(new Shape(1, 1, 1), Ops.ReduceMin(x, [], keepDims: true).Shape);
+        Assert.Equal(new Shape(1, 6, 4, 1), Ops.Unsqueeze(Ops.Squeeze(Ops.Reshape(x, 1, 6, 4), 0), 0, 3).Shape);
+        Assert.Equal(new Shape(4, 6), Ops.Reshape(x, -1, 6).Shape);
+    }
+
+    [Fact]
+    public void Where_and_clip_and_compare()
+    {
+        var c = Tensor.FromArray(new[] { true, false, true });
+        Close([1, 20, 3], Ops.Where(c, D(1, 2, 3), D(10, 20, 30)));
+        Close([-1, 0.5, 2], Ops.Clip(D(-5, 0.5, 9), -1, 2));
+        Assert.Equal([false, false, true], Ops.Greater(D(1, 2, 3), D(2)).Span<bool>().ToArray());
+    }
+}
