@@ -42,6 +42,9 @@ public sealed class OpContext
     /// <summary>Input <paramref name="index"/> as it was passed to Forward.</summary>
     public Tensor Input(int index) => (_inputs ?? throw Freed())[index];
 
+    /// <summary>The saved inputs (engine use; throws once released).</summary>
+    public IReadOnlyList<Tensor> InputsForEngine() => _inputs ?? throw Freed();
+
     /// <summary>Output <paramref name="index"/> as Forward returned it.</summary>
     public Tensor Output(int index) => (_outputs ?? throw Freed())[index];
 

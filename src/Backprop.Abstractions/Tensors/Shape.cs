@@ -23,6 +23,12 @@ public readonly struct Shape : IEquatable<Shape>, IReadOnlyList<int>
         _dims = (int[])dims.Clone();
     }
 
+    private Shape(int[] dims, bool trusted)
+    {
+        _ = trusted;
+        _dims = dims;
+    }
+
     /// <summary>The shape of a 0-d (scalar) tensor.</summary>
     public static Shape Scalar => new([]);
 
@@ -80,6 +86,7 @@ public readonly struct Shape : IEquatable<Shape>, IReadOnlyList<int>
     /// <summary>NumPy broadcasting of two shapes.</summary>
     public static Shape Broadcast(Shape a, Shape b)
     {
+        if (a.Equals(b)) return a;
         var rank = Math.Max(a.Rank, b.Rank);
         var dims = new int[rank];
         for (var i = 0; i < rank; i++)
@@ -90,7 +97,7 @@ public readonly struct Shape : IEquatable<Shape>, IReadOnlyList<int>
                 throw new ShapeException($"Shapes {a} and {b} do not broadcast: dimension {i} is {da} vs {db}.");
             dims[i] = da == 1 ? db : da;
         }
-        return new Shape(dims);
+        return new Shape(dims, trusted: true);
     }
 
     /// <summary>Strides for reading a tensor of this shape as if broadcast to <paramref name="target"/> (0 on broadcast dims).</summary>

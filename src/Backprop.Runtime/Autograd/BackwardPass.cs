@@ -151,7 +151,7 @@ internal sealed class BackwardPass
         }
         if (!any) return;
         if (gradOut.Length < ctx.OutputCount) Array.Resize(ref gradOut, ctx.OutputCount);
-        if (!node.Op.SupportsHigherOrder && (_createGraph || ForwardAD.HasActiveTangent(gradOut.Concat(Enumerable.Range(0, ctx.InputCount).Select(ctx.Input)))))
+        if (!node.Op.SupportsHigherOrder && (_createGraph || ForwardAD.HasActiveTangent(gradOut.Concat(ctx.InputsForEngine()))))
             throw new HigherOrderNotSupportedException(
                 $"Op {node.Describe()} is once-differentiable (SupportsHigherOrder = false): its gradient cannot be differentiated again (createGraph or forward-over-reverse).");
         for (var i = 0; i < node.Inputs.Length; i++)
@@ -170,8 +170,7 @@ internal sealed class BackwardPass
         {
             t_current = outer;
         }
-        var inputs = Enumerable.Range(0, ctx.InputCount).Select(ctx.Input).ToArray();
-        Check.RuleOutputs(node.Op, "Vjp", gradIn, inputs);
+        Check.RuleOutputs(node.Op, "Vjp", gradIn, ctx.InputsForEngine());
         if (GradMode.IsAnomalyDetectionEnabled) CheckGradients(node, gradIn);
         for (var i = 0; i < gradIn.Length; i++)
         {

@@ -23,6 +23,16 @@ public static class GradMode
         return new Scope(() => t_disabled = previous);
     }
 
+    /// <summary>Disables recording without allocating; pair with <see cref="ExitNoGrad"/>.</summary>
+    internal static int EnterNoGrad()
+    {
+        var previous = t_disabled;
+        t_disabled = previous + 1;
+        return previous;
+    }
+
+    internal static void ExitNoGrad(int previous) => t_disabled = previous;
+
     /// <summary>Checks every op output and every gradient for NaN/Inf until disposed.</summary>
     public static IDisposable DetectAnomaly()
     {

@@ -19,10 +19,16 @@ internal static class Invoker
         record &= GradMode.IsEnabled;
         var ctx = new OpContext(op, attributes, inputs.ToArray(), kernels);
         Tensor[] outputs;
-        using (GradMode.NoGrad())
-        using (ForwardAD.Suspend())
+        var gradState = GradMode.EnterNoGrad();
+        var suspension = ForwardAD.Suspend();
+        try
         {
             outputs = op.Forward(ctx, inputs);
+        }
+        finally
+        {
+            suspension.Dispose();
+            GradMode.ExitNoGrad(gradState);
         }
         Validate(op, inputs, outputs);
         ctx.SetOutputs(outputs);
@@ -46,7 +52,7 @@ internal static class Invoker
             }
         }
         if (GradMode.IsAnomalyDetectionEnabled) CheckFinite(op, node, inputs, outputs);
-        if (ForwardAD.AnyActive && ForwardAD.HasActiveTangent(inputs.ToArray())) ForwardAD.Propagate(op, ctx, inputs, outputs);
+        if (ForwardAD.AnyActive && ForwardAD.HasActiveTangent(ctx.InputsForEngine())) ForwardAD.Propagate(op, ctx, inputs, outputs);
         return outputs;
     }
 

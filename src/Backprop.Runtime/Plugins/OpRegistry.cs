@@ -16,6 +16,7 @@ public sealed class OpRegistry
 {
     private readonly Dictionary<(string Domain, string Name), SortedList<int, OpRegistration>> _ops = [];
     private readonly ConcurrentDictionary<(string, string), IDifferentiableOp> _latest = new();
+    private readonly ConcurrentDictionary<string, IDifferentiableOp> _latestDefault = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
 
     /// <summary>Every registration, ordered by domain, name and version.</summary>
@@ -43,7 +44,8 @@ public sealed class OpRegistry
     /// <summary>The op with the highest since-version for (domain, name).</summary>
     public IDifferentiableOp Resolve(string domain, string name)
     {
-        if (_latest.TryGetValue((domain, name), out var op)) return op;
+        if (domain.Length == 0 && _latestDefault.TryGetValue(name, out var op)) return op;
+        if (_latest.TryGetValue((domain, name), out op)) return op;
         lock (_gate)
         {
             if (!_ops.TryGetValue((domain, name), out var versions))
@@ -55,6 +57,7 @@ public sealed class OpRegistry
             }
             op = versions.Values[^1].Op;
             _latest[(domain, name)] = op;
+            if (domain.Length == 0) _latestDefault[name] = op;
             return op;
         }
     }
@@ -91,6 +94,7 @@ public sealed class OpRegistry
             }
             versions[schema.SinceVersion] = registration;
             _latest.TryRemove((schema.Domain, schema.Name), out _);
+            _latestDefault.TryRemove(schema.Name, out _);
         }
     }
 
