@@ -21,6 +21,7 @@ public sealed class CoreModule : IOpModule
             new MseLoss(), new NllLoss(), new CrossEntropyLoss(),
         ];
         foreach (var op in ops) registry.AddOp(op);
-        registry.AddKernel<IGemm>(new ManagedGemm());
+        registry.AddKernel<IGemm>(new PackedGemm());
+        registry.AddKernel<IGemmRouter>(new GemmRouter());
     }
 }

@@ -27,7 +27,7 @@ internal sealed class MatMul : BilinearOp, IOpSamples
         var y = Tensor.Zeros(new Shape([.. batch.Dims, m, n]), dtype);
         var sa = batchA.BroadcastStrides(batch);
         var sb = batchB.BroadcastStrides(batch);
-        var gemm = ctx.Kernels.Get<IGemm>();
+        var gemm = ctx.Kernels.Get<IGemmRouter>().Select(ctx.Kernels, ta, tb, m, n, k, dtype);
         var (sizeA, sizeB, sizeY) = (ar * ac, br * bc, m * n);
         var index = new int[batch.Rank];
         for (var bi = 0; bi < batch.Size; bi++)

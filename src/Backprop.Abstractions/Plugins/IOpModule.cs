@@ -18,6 +18,9 @@ public interface IOpRegistry
 
     /// <summary>Registers a kernel implementation; the highest priority wins.</summary>
     void AddKernel<TKernel>(TKernel kernel, int priority = 0) where TKernel : class;
+
+    /// <summary>Records a message for the host to show once (e.g. why an optional backend is off).</summary>
+    void Note(string message);
 }
 
 /// <summary>Marks an assembly as a Backprop plugin and names its module type.</summary>

@@ -46,7 +46,8 @@ internal sealed class PluginHost(OpRegistry ops, KernelRegistry kernels)
             var loader = PluginLoader.CreateFromAssemblyFile(path, SharedTypes, config =>
             {
                 config.PreferSharedTypes = true;
-                config.IsUnloadable = true;
+                // Not collectible yet: an unloaded context would break kernels still in use (unloading comes with its own lifetime rules).
+                config.IsUnloadable = false;
             });
             _loaders.Add(loader);
             assembly = loader.LoadDefaultAssembly();
@@ -103,7 +104,7 @@ internal sealed class PluginHost(OpRegistry ops, KernelRegistry kernels)
         foreach (var (contract, kernel, priority) in staging.Kernels) kernels.Add(contract, kernel, priority, name);
         Loaded.Add(new LoadedPlugin(name, path,
             staging.Ops.Select(r => r.Op.Schema.QualifiedName).ToList(),
-            staging.Kernels.Select(k => k.Contract.Name).Distinct().ToList()));
+            staging.Kernels.Select(k => k.Contract.Name).Distinct().ToList(), staging.Notes));
         return true;
     }
 }

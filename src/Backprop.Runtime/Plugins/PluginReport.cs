@@ -5,7 +5,8 @@ namespace Backprop.Runtime;
 /// <param name="Path">File it was loaded from (empty for in-process modules).</param>
 /// <param name="Ops">Qualified names of the ops it registered.</param>
 /// <param name="Kernels">Kernel contracts it implemented.</param>
-public sealed record LoadedPlugin(string Name, string Path, IReadOnlyList<string> Ops, IReadOnlyList<string> Kernels);
+/// <param name="Notes">Messages the plugin left for the host (e.g. why an optional backend is off).</param>
+public sealed record LoadedPlugin(string Name, string Path, IReadOnlyList<string> Ops, IReadOnlyList<string> Kernels, IReadOnlyList<string> Notes);
 
 /// <summary>A plugin that did not load, and why.</summary>
 /// <param name="Path">File or folder that was tried.</param>

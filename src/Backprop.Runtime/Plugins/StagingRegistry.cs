@@ -7,6 +7,10 @@ internal sealed class StagingRegistry(string plugin) : IOpRegistry
 
     public List<(Type Contract, object Kernel, int Priority)> Kernels { get; } = [];
 
+    public List<string> Notes { get; } = [];
+
+    public void Note(string message) => Notes.Add(message);
+
     public void AddOp(IDifferentiableOp op) => Ops.Add(new OpRegistration(Validate(op), plugin, 0));
 
     public void OverrideOp(IDifferentiableOp op, int priority)

@@ -4,14 +4,14 @@ using System.Numerics.Tensors;
 namespace Backprop.Plugins.Core;
 
 /// <summary>
-/// Managed row-major GEMM: rows of C in parallel, each row built from SIMD axpy (B not transposed) or
-/// SIMD dot products (B transposed). A simple, correct baseline; a packed, blocked kernel replaces it.
+/// Small-matrix GEMM: rows of C in parallel, each row built from SIMD axpy (B not transposed) or
+/// SIMD dot products (B transposed). Used below the size where packing pays off.
 /// </summary>
-internal sealed unsafe class ManagedGemm : IGemm
+internal sealed unsafe class RowGemm : IGemm
 {
     private const long ParallelWork = 64 * 64 * 64;
 
-    public string Name => "managed (row-parallel SIMD)";
+    public string Name => "managed row kernel (small matrices)";
 
     public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, ReadOnlySpan<float> a, int lda,
         ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc) =>
@@ -21,7 +21,7 @@ internal sealed unsafe class ManagedGemm : IGemm
         ReadOnlySpan<double> b, int ldb, double beta, Span<double> c, int ldc) =>
         Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 
-    private static void Run<T>(bool transA, bool transB, int m, int n, int k, T alpha, ReadOnlySpan<T> a, int lda,
+    internal static void Run<T>(bool transA, bool transB, int m, int n, int k, T alpha, ReadOnlySpan<T> a, int lda,
         ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (m == 0 || n == 0) return;

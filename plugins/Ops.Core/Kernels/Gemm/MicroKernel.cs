@@ -1,0 +1,111 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Backprop.Plugins.Core;
+
+/// <summary>
+/// Register-blocked GEMM micro-kernels: C[MR×NR] += alpha · Apanel[MR×kc] · Bpanel[kc×NR] over packed panels
+/// (A packed k-major in columns of MR, B packed k-major in rows of NR = two vectors). One per vector width.
+/// </summary>
+internal static unsafe class MicroKernel
+{
+    public const int MR = 8;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<T> Fma<T>(Vector512<T> a, Vector512<T> b, Vector512<T> c)
+    {
+        if (typeof(T) == typeof(float)) return Vector512.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double)) return Vector512.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+        return a * b + c;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> Fma<T>(Vector256<T> a, Vector256<T> b, Vector256<T> c)
+    {
+        if (typeof(T) == typeof(float)) return Vector256.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double)) return Vector256.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+        return a * b + c;
+    }
+
+    /// <summary>MR = 8 rows × NR = 2·Vector512 columns. Writes the full tile into <paramref name="c"/> (row stride ldc), adding.</summary>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run512<T>(int kc, T* a, T* b, T* c, int ldc, T alpha) where T : unmanaged
+    {
+        var w = Vector512<T>.Count;
+        Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<T> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        for (var k = 0; k < kc; k++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + w);
+            var x = Vector512.Create(a[0]); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+            x = Vector512.Create(a[1]); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+            x = Vector512.Create(a[2]); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+            x = Vector512.Create(a[3]); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+            x = Vector512.Create(a[4]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+            x = Vector512.Create(a[5]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+            x = Vector512.Create(a[6]); c60 = Fma(x, b0, c60); c61 = Fma(x, b1, c61);
+            x = Vector512.Create(a[7]); c70 = Fma(x, b0, c70); c71 = Fma(x, b1, c71);
+            a += MR;
+            b += 2 * w;
+        }
+        var va = Vector512.Create(alpha);
+        Store(c, w, va, c00, c01); c += ldc;
+        Store(c, w, va, c10, c11); c += ldc;
+        Store(c, w, va, c20, c21); c += ldc;
+        Store(c, w, va, c30, c31); c += ldc;
+        Store(c, w, va, c40, c41); c += ldc;
+        Store(c, w, va, c50, c51); c += ldc;
+        Store(c, w, va, c60, c61); c += ldc;
+        Store(c, w, va, c70, c71);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<T>(T* c, int w, Vector512<T> alpha, Vector512<T> lo, Vector512<T> hi) where T : unmanaged
+    {
+        Fma(alpha, lo, Vector512.Load(c)).Store(c);
+        Fma(alpha, hi, Vector512.Load(c + w)).Store(c + w);
+    }
+
+    /// <summary>MR = 8 rows × NR = 2·Vector256 columns, for CPUs without AVX-512.</summary>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run256<T>(int kc, T* a, T* b, T* c, int ldc, T alpha) where T : unmanaged
+    {
+        var w = Vector256<T>.Count;
+        Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector256<T> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        for (var k = 0; k < kc; k++)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + w);
+            var x = Vector256.Create(a[0]); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+            x = Vector256.Create(a[1]); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+            x = Vector256.Create(a[2]); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+            x = Vector256.Create(a[3]); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+            x = Vector256.Create(a[4]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+            x = Vector256.Create(a[5]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+            x = Vector256.Create(a[6]); c60 = Fma(x, b0, c60); c61 = Fma(x, b1, c61);
+            x = Vector256.Create(a[7]); c70 = Fma(x, b0, c70); c71 = Fma(x, b1, c71);
+            a += MR;
+            b += 2 * w;
+        }
+        var va = Vector256.Create(alpha);
+        Store(c, w, va, c00, c01); c += ldc;
+        Store(c, w, va, c10, c11); c += ldc;
+        Store(c, w, va, c20, c21); c += ldc;
+        Store(c, w, va, c30, c31); c += ldc;
+        Store(c, w, va, c40, c41); c += ldc;
+        Store(c, w, va, c50, c51); c += ldc;
+        Store(c, w, va, c60, c61); c += ldc;
+        Store(c, w, va, c70, c71);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store<T>(T* c, int w, Vector256<T> alpha, Vector256<T> lo, Vector256<T> hi) where T : unmanaged
+    {
+        Fma(alpha, lo, Vector256.Load(c)).Store(c);
+        Fma(alpha, hi, Vector256.Load(c + w)).Store(c + w);
+    }
+}

@@ -1,0 +1,250 @@
+using System.Buffers;
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Backprop.Plugins.Core;
+
+/// <summary>
+/// Managed BLIS-style GEMM: op(B) is packed in KC×NC blocks of NR-wide panels, op(A) in MC×KC blocks of
+/// MR-tall panels (transposes handled while packing), and a register-blocked Vector512 (or Vector256)
+/// micro-kernel computes MR×NR tiles. Work is split across cores over row blocks, or over column
+/// panels when there are too few row blocks.
+/// </summary>
+internal sealed unsafe class PackedGemm : IGemm
+{
+    private const int KC = 256;
+    private const int MC = 144;
+    private const int NC = 3072;
+    private const long SmallWork = 24 * 24 * 24;
+    private static readonly bool Use512 = Vector512.IsHardwareAccelerated;
+    private static readonly bool Use256 = Vector256.IsHardwareAccelerated;
+
+    /// <summary>Threads to use (defaults to the processor count).</summary>
+    public static int MaxThreads { get; set; } =
+        int.TryParse(Environment.GetEnvironmentVariable("BACKPROP_GEMM_THREADS"), out var t) && t > 0 ? t : Environment.ProcessorCount;
+
+    public string Name => Use512 ? "managed packed Vector512" : Use256 ? "managed packed Vector256" : "managed row kernel (no SIMD)";
+
+    public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc) =>
+        Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+
+    public void Gemm(bool transA, bool transB, int m, int n, int k, double alpha, ReadOnlySpan<double> a, int lda,
+        ReadOnlySpan<double> b, int ldb, double beta, Span<double> c, int ldc) =>
+        Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+
+    private static int NR<T>() where T : unmanaged => 2 * (Use512 ? Vector512<T>.Count : Vector256<T>.Count);
+
+    private static void Run<T>(bool transA, bool transB, int m, int n, int k, T alpha, ReadOnlySpan<T> a, int lda,
+        ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        GemmArgs.Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        if (m == 0 || n == 0) return;
+        if (!Use256 || (long)m * n * k < SmallWork)
+        {
+            RowGemm.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
+        for (var i = 0; i < m; i++)
+        {
+            var row = c.Slice(i * ldc, n);
+            if (beta == T.Zero) row.Clear();
+            else if (beta != T.One) TensorPrimitives.Multiply(row, beta, row);
+        }
+        if (k == 0 || alpha == T.Zero) return;
+        fixed (T* pa = a, pb = b, pc = c)
+        {
+            new Driver<T>(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, pc, ldc).Run();
+        }
+    }
+
+    private sealed class Driver<T>(bool transA, bool transB, int m, int n, int k, T alpha, T* a, int lda, T* b, int ldb, T* c, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly int _nr = NR<T>();
+
+        public void Run()
+        {
+            var threads = Math.Max(1, MaxThreads);
+            var packedB = ArrayPool<T>.Shared.Rent(KC * (Math.Min(NC, n) + _nr));
+            try
+            {
+                fixed (T* bp = packedB)
+                {
+                    for (var jc = 0; jc < n; jc += NC)
+                    {
+                        var nc = Math.Min(NC, n - jc);
+                        var panels = (nc + _nr - 1) / _nr;
+                        for (var pc = 0; pc < k; pc += KC)
+                        {
+                            var kc = Math.Min(KC, k - pc);
+                            PackB(bp, pc, jc, kc, nc, threads);
+                            // Row blocks of at most MC rows, as many as a multiple of the thread count so cores get equal work.
+                            var rowBlocks = (m + MC - 1) / MC;
+                            if (rowBlocks > 1) rowBlocks = (rowBlocks + threads - 1) / threads * threads;
+                            var mc = Math.Min(m, ((m + rowBlocks - 1) / rowBlocks + MicroKernel.MR - 1) / MicroKernel.MR * MicroKernel.MR);
+                            rowBlocks = (m + mc - 1) / mc;
+                            var splits = rowBlocks >= threads ? 1 : Math.Min(panels, (threads + rowBlocks - 1) / rowBlocks);
+                            var tasks = rowBlocks * splits;
+                            var (bAddr, jc0, pc0) = ((nint)bp, jc, pc);
+                            void Task(int t)
+                            {
+                                var ib = t / splits;
+                                var s = t % splits;
+                                var p0 = panels * s / splits;
+                                var p1 = panels * (s + 1) / splits;
+                                Block(ib * mc, Math.Min(mc, m - ib * mc), pc0, kc, jc0, nc, p0, p1, (T*)bAddr);
+                            }
+                            if (tasks == 1 || (long)m * nc * kc < 4 * SmallWork) for (var t = 0; t < tasks; t++) Task(t);
+                            else Parallel.For(0, tasks, new ParallelOptions { MaxDegreeOfParallelism = threads }, Task);
+                        }
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<T>.Shared.Return(packedB);
+            }
+        }
+
+        /// <summary>One MC×KC block of A against panels [p0, p1) of the packed B block.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Block(int ic, int mc, int pc, int kc, int jc, int nc, int p0, int p1, T* bp)
+        {
+            var mPanels = (mc + MicroKernel.MR - 1) / MicroKernel.MR;
+            var packedA = ArrayPool<T>.Shared.Rent(mPanels * MicroKernel.MR * kc);
+            var tile = stackalloc T[MicroKernel.MR * 32];
+            try
+            {
+                fixed (T* ap = packedA)
+                {
+                    PackA(ap, ic, pc, mc, kc);
+                    for (var q = p0; q < p1; q++)
+                    {
+                        var j = q * _nr;
+                        var cols = Math.Min(_nr, nc - j);
+                        var bPanel = bp + (long)q * kc * _nr;
+                        for (var r = 0; r < mPanels; r++)
+                        {
+                            var i = r * MicroKernel.MR;
+                            var rows = Math.Min(MicroKernel.MR, mc - i);
+                            var aPanel = ap + (long)r * kc * MicroKernel.MR;
+                            var cTile = c + (long)(ic + i) * ldc + jc + j;
+                            if (rows == MicroKernel.MR && cols == _nr)
+                            {
+                                Kernel(kc, aPanel, bPanel, cTile, ldc);
+                                continue;
+                            }
+                            new Span<T>(tile, MicroKernel.MR * _nr).Clear();
+                            Kernel(kc, aPanel, bPanel, tile, _nr);
+                            for (var ii = 0; ii < rows; ii++)
+                                for (var jj = 0; jj < cols; jj++)
+                                    cTile[(long)ii * ldc + jj] += tile[ii * _nr + jj];
+                        }
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<T>.Shared.Return(packedA);
+            }
+        }
+
+        private void Kernel(int kc, T* ap, T* bp, T* ct, int ldct)
+        {
+            if (Use512) MicroKernel.Run512(kc, ap, bp, ct, ldct, alpha);
+            else MicroKernel.Run256(kc, ap, bp, ct, ldct, alpha);
+        }
+
+        /// <summary>Packs op(A)[ic.., pc..] into MR-tall panels, k-major, zero-padded.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void PackA(T* dst, int ic, int pc, int mc, int kc)
+        {
+            const int mr = MicroKernel.MR;
+            for (var r = 0; r * mr < mc; r++)
+            {
+                var panel = dst + (long)r * kc * mr;
+                var rows = Math.Min(mr, mc - r * mr);
+                for (var ii = 0; ii < mr; ii++)
+                {
+                    if (ii >= rows)
+                    {
+                        for (var kk = 0; kk < kc; kk++) panel[kk * mr + ii] = T.Zero;
+                        continue;
+                    }
+                    var i = ic + r * mr + ii;
+                    if (transA)
+                    {
+                        var src = a + (long)pc * lda + i;
+                        for (var kk = 0; kk < kc; kk++) panel[kk * mr + ii] = src[(long)kk * lda];
+                    }
+                    else
+                    {
+                        var src = a + (long)i * lda + pc;
+                        for (var kk = 0; kk < kc; kk++) panel[kk * mr + ii] = src[kk];
+                    }
+                }
+            }
+        }
+
+        /// <summary>Packs op(B)[pc.., jc..] into NR-wide panels, k-major, zero-padded; panels in parallel when large.</summary>
+        private void PackB(T* dst, int pc, int jc, int kc, int nc, int threads)
+        {
+            var panels = (nc + _nr - 1) / _nr;
+            var d = (nint)dst;
+            if (threads > 1 && (long)kc * nc >= 1 << 16) Parallel.For(0, panels, new ParallelOptions { MaxDegreeOfParallelism = threads }, q => PackBPanel((T*)d, q, pc, jc, kc, nc));
+            else for (var q = 0; q < panels; q++) PackBPanel(dst, q, pc, jc, kc, nc);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void PackBPanel(T* dst, int q, int pc, int jc, int kc, int nc)
+        {
+            var nr = _nr;
+            var panel = dst + (long)q * kc * nr;
+            var cols = Math.Min(nr, nc - q * nr);
+            var j0 = jc + q * nr;
+            if (transB)
+            {
+                // Read each column of op(B) (a row of B) contiguously, write it strided into the panel.
+                for (var jj = 0; jj < cols; jj++)
+                {
+                    var src = b + (long)(j0 + jj) * ldb + pc;
+                    for (var kk = 0; kk < kc; kk++) panel[kk * nr + jj] = src[kk];
+                }
+                if (cols < nr)
+                    for (var kk = 0; kk < kc; kk++)
+                        for (var jj = cols; jj < nr; jj++) panel[kk * nr + jj] = T.Zero;
+                return;
+            }
+            for (var kk = 0; kk < kc; kk++)
+            {
+                var row = panel + kk * nr;
+                new ReadOnlySpan<T>(b + (long)(pc + kk) * ldb + j0, cols).CopyTo(new Span<T>(row, cols));
+                for (var jj = cols; jj < nr; jj++) row[jj] = T.Zero;
+            }
+        }
+    }
+}
+
+/// <summary>Argument checks shared by GEMM backends.</summary>
+internal static class GemmArgs
+{
+    public static void Validate(bool transA, bool transB, int m, int n, int k, int aLen, int lda, int bLen, int ldb, int cLen, int ldc)
+    {
+        if (m < 0 || n < 0 || k < 0) throw new ArgumentOutOfRangeException(nameof(m), $"GEMM sizes must be non-negative: m={m}, n={n}, k={k}.");
+        var (ar, ac) = transA ? (k, m) : (m, k);
+        var (br, bc) = transB ? (n, k) : (k, n);
+        Need("A", ar, ac, lda, aLen);
+        Need("B", br, bc, ldb, bLen);
+        Need("C", m, n, ldc, cLen);
+    }
+
+    private static void Need(string name, int rows, int cols, int ld, int length)
+    {
+        if (rows == 0 || cols == 0) return;
+        if (ld < cols) throw new ArgumentException($"GEMM: leading dimension of {name} ({ld}) is smaller than its {cols} columns.");
+        if ((long)(rows - 1) * ld + cols > length) throw new ArgumentException($"GEMM: {name} needs {(long)(rows - 1) * ld + cols} elements ({rows}×{cols}, ld {ld}) but has {length}.");
+    }
+}
