@@ -4,8 +4,9 @@ using System.Runtime.Intrinsics;
 namespace Backprop.Plugins.Core;
 
 /// <summary>
-/// Register-blocked GEMM micro-kernels: C[MR×NR] += alpha · Apanel[MR×kc] · Bpanel[kc×NR] over packed panels
-/// (A packed k-major in columns of MR, B packed k-major in rows of NR = two vectors). One per vector width.
+/// Register-blocked GEMM micro-kernels: C[MR×NR] += alpha · A[MR×kc] · Bpanel[kc×NR]. B is packed k-major in rows
+/// of NR = two vectors; element (r, k) of A is read at a[k·aStep + r·rowStride], so A may be a packed panel
+/// (aStep = MR, rowStride = 1) or rows of a row-major matrix used in place (aStep = 1, rowStride = lda).
 /// </summary>
 internal static unsafe class MicroKernel
 {
@@ -30,8 +31,10 @@ internal static unsafe class MicroKernel
     /// <summary>MR = 8 rows × NR = 2·Vector512 columns. Writes the full tile into <paramref name="c"/> (row stride ldc), adding.</summary>
     [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run512<T>(int kc, T* a, T* b, T* c, int ldc, T alpha) where T : unmanaged
+    public static void Run512<T>(int kc, T* a, nint aStep, nint rowStride, T* b, T* c, int ldc, T alpha) where T : unmanaged
     {
+        T* a0 = a, a1 = a + rowStride, a2 = a1 + rowStride, a3 = a2 + rowStride;
+        T* a4 = a3 + rowStride, a5 = a4 + rowStride, a6 = a5 + rowStride, a7 = a6 + rowStride;
         var w = Vector512<T>.Count;
         Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<T> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
@@ -39,15 +42,15 @@ internal static unsafe class MicroKernel
         {
             var b0 = Vector512.Load(b);
             var b1 = Vector512.Load(b + w);
-            var x = Vector512.Create(a[0]); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
-            x = Vector512.Create(a[1]); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
-            x = Vector512.Create(a[2]); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
-            x = Vector512.Create(a[3]); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
-            x = Vector512.Create(a[4]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
-            x = Vector512.Create(a[5]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
-            x = Vector512.Create(a[6]); c60 = Fma(x, b0, c60); c61 = Fma(x, b1, c61);
-            x = Vector512.Create(a[7]); c70 = Fma(x, b0, c70); c71 = Fma(x, b1, c71);
-            a += MR;
+            var x = Vector512.Create(*a0); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+            x = Vector512.Create(*a1); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+            x = Vector512.Create(*a2); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+            x = Vector512.Create(*a3); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+            x = Vector512.Create(*a4); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+            x = Vector512.Create(*a5); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+            x = Vector512.Create(*a6); c60 = Fma(x, b0, c60); c61 = Fma(x, b1, c61);
+            x = Vector512.Create(*a7); c70 = Fma(x, b0, c70); c71 = Fma(x, b1, c71);
+            a0 += aStep; a1 += aStep; a2 += aStep; a3 += aStep; a4 += aStep; a5 += aStep; a6 += aStep; a7 += aStep;
             b += 2 * w;
         }
         var va = Vector512.Create(alpha);
@@ -71,8 +74,10 @@ internal static unsafe class MicroKernel
     /// <summary>MR = 8 rows × NR = 2·Vector256 columns, for CPUs without AVX-512.</summary>
     [SkipLocalsInit]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run256<T>(int kc, T* a, T* b, T* c, int ldc, T alpha) where T : unmanaged
+    public static void Run256<T>(int kc, T* a, nint aStep, nint rowStride, T* b, T* c, int ldc, T alpha) where T : unmanaged
     {
+        T* a0 = a, a1 = a + rowStride, a2 = a1 + rowStride, a3 = a2 + rowStride;
+        T* a4 = a3 + rowStride, a5 = a4 + rowStride, a6 = a5 + rowStride, a7 = a6 + rowStride;
         var w = Vector256<T>.Count;
         Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         Vector256<T> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
@@ -80,15 +85,15 @@ internal static unsafe class MicroKernel
         {
             var b0 = Vector256.Load(b);
             var b1 = Vector256.Load(b + w);
-            var x = Vector256.Create(a[0]); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
-            x = Vector256.Create(a[1]); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
-            x = Vector256.Create(a[2]); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
-            x = Vector256.Create(a[3]); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
-            x = Vector256.Create(a[4]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
-            x = Vector256.Create(a[5]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
-            x = Vector256.Create(a[6]); c60 = Fma(x, b0, c60); c61 = Fma(x, b1, c61);
-            x = Vector256.Create(a[7]); c70 = Fma(x, b0, c70); c71 = Fma(x, b1, c71);
-            a += MR;
+            var x = Vector256.Create(*a0); c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+            x = Vector256.Create(*a1); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+            x = Vector256.Create(*a2); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+            x = Vector256.Create(*a3); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+            x = Vector256.Create(*a4); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+            x = Vector256.Create(*a5); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+            x = Vector256.Create(*a6); c60 = Fma(x, b0, c60); c61 = Fma(x, b1, c61);
+            x = Vector256.Create(*a7); c70 = Fma(x, b0, c70); c71 = Fma(x, b1, c71);
+            a0 += aStep; a1 += aStep; a2 += aStep; a3 += aStep; a4 += aStep; a5 += aStep; a6 += aStep; a7 += aStep;
             b += 2 * w;
         }
         var va = Vector256.Create(alpha);

@@ -120,7 +120,11 @@ internal sealed unsafe class PackedGemm : IGemm
             {
                 fixed (T* ap = packedA)
                 {
-                    PackA(ap, ic, pc, mc, kc);
+                    // Row-major A is read in place by the kernel (its rows stream well); only full MR-row panels qualify,
+                    // so the packed copy is needed for transposed A or a partial last panel.
+                    var inPlace = !transA;
+                    if (!inPlace) PackA(ap, ic, pc, mc, kc);
+                    else if (mc % MicroKernel.MR != 0) PackA(ap, ic, pc, mc, kc, firstPanel: mPanels - 1);
                     for (var q = p0; q < p1; q++)
                     {
                         var j = q * _nr;
@@ -130,15 +134,17 @@ internal sealed unsafe class PackedGemm : IGemm
                         {
                             var i = r * MicroKernel.MR;
                             var rows = Math.Min(MicroKernel.MR, mc - i);
-                            var aPanel = ap + (long)r * kc * MicroKernel.MR;
+                            var direct = inPlace && rows == MicroKernel.MR;
+                            var aPanel = direct ? a + (long)(ic + i) * lda + pc : ap + (long)r * kc * MicroKernel.MR;
+                            var (aStep, rowStride) = direct ? (1, (nint)lda) : ((nint)MicroKernel.MR, (nint)1);
                             var cTile = c + (long)(ic + i) * ldc + jc + j;
                             if (rows == MicroKernel.MR && cols == _nr)
                             {
-                                Kernel(kc, aPanel, bPanel, cTile, ldc);
+                                Kernel(kc, aPanel, aStep, rowStride, bPanel, cTile, ldc);
                                 continue;
                             }
                             new Span<T>(tile, MicroKernel.MR * _nr).Clear();
-                            Kernel(kc, aPanel, bPanel, tile, _nr);
+                            Kernel(kc, aPanel, aStep, rowStride, bPanel, tile, _nr);
                             for (var ii = 0; ii < rows; ii++)
                                 for (var jj = 0; jj < cols; jj++)
                                     cTile[(long)ii * ldc + jj] += tile[ii * _nr + jj];
@@ -152,18 +158,18 @@ internal sealed unsafe class PackedGemm : IGemm
             }
         }
 
-        private void Kernel(int kc, T* ap, T* bp, T* ct, int ldct)
+        private void Kernel(int kc, T* ap, nint aStep, nint rowStride, T* bp, T* ct, int ldct)
         {
-            if (Use512) MicroKernel.Run512(kc, ap, bp, ct, ldct, alpha);
-            else MicroKernel.Run256(kc, ap, bp, ct, ldct, alpha);
+            if (Use512) MicroKernel.Run512(kc, ap, aStep, rowStride, bp, ct, ldct, alpha);
+            else MicroKernel.Run256(kc, ap, aStep, rowStride, bp, ct, ldct, alpha);
         }
 
         /// <summary>Packs op(A)[ic.., pc..] into MR-tall panels, k-major, zero-padded.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void PackA(T* dst, int ic, int pc, int mc, int kc)
+        private void PackA(T* dst, int ic, int pc, int mc, int kc, int firstPanel = 0)
         {
             const int mr = MicroKernel.MR;
-            for (var r = 0; r * mr < mc; r++)
+            for (var r = firstPanel; r * mr < mc; r++)
             {
                 var panel = dst + (long)r * kc * mr;
                 var rows = Math.Min(mr, mc - r * mr);
