@@ -1,0 +1,104 @@
+namespace Backprop.Tests;
+
+/// <summary>Convolution and pooling forwards against direct loops written here.</summary>
+public class ConvOracleTests
+{
+    private readonly Random _rng = new(9);
+
+    public ConvOracleTests() => _ = TestEnv.Runtime;
+
+    [Theory]
+    [InlineData(1, 1, 1, 1, 1, 0, 0)]
+    [InlineData(2, 1, 2, 1, 1, 1, 2)]
+    [InlineData(1, 2, 1, 2, 2, 2, 1)]
+    [InlineData(2, 3, 2, 1, 3, 1, 0)]
+    public void Conv2d_matches_the_direct_sum(int stride, int dilation, int padTop, int padLeft, int group, int padBottom, int padRight)
+    {
+        int n = 2, cg = 2, mg = 2, h = 7, w = 8, kh = 3, kw = 2;
+        int c = cg * group, m = mg * group;
+        var x = Tensor.Uniform(new Shape(n, c, h, w), _rng, dtype: DType.Float64);
+        var wt = Tensor.Uniform(new Shape(m, cg, kh, kw), _rng, dtype: DType.Float64);
+        var b = Tensor.Uniform(new Shape(m), _rng, dtype: DType.Float64);
+        var attrs = OpAttributes.Of(("strides", new[] { stride, stride }), ("dilations", new[] { dilation, dilation }),
+            ("pads", new[] { padTop, padLeft, padBottom, padRight }), ("group", group));
+        var y = Ops.Call("Conv", attrs, x, wt, b);
+        var oh = (h + padTop + padBottom - dilation * (kh - 1) - 1) / stride + 1;
+        var ow = (w + padLeft + padRight - dilation * (kw - 1) - 1) / stride + 1;
+        Assert.Equal(new Shape(n, m, oh, ow), y.Shape);
+        var (xv, wv, bv, yv) = (x.ToDoubleArray(), wt.ToDoubleArray(), b.ToDoubleArray(), y.ToDoubleArray());
+        for (var ni = 0; ni < n; ni++)
+        for (var mi = 0; mi < m; mi++)
+        for (var i = 0; i < oh; i++)
+        for (var j = 0; j < ow; j++)
+        {
+            var s = bv[mi];
+            var grp = mi / mg;
+            for (var ci = 0; ci < cg; ci++)
+            for (var a = 0; a < kh; a++)
+            for (var bb = 0; bb < kw; bb++)
+            {
+                var ih = i * stride - padTop + a * dilation;
+                var iw = j * stride - padLeft + bb * dilation;
+                if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
+                s += xv[((ni * c + grp * cg + ci) * h + ih) * w + iw] * wv[((mi * cg + ci) * kh + a) * kw + bb];
+            }
+            TestEnv.Close(s, yv[((ni * m + mi) * oh + i) * ow + j], 1e-12, $"y[{ni},{mi},{i},{j}]");
+        }
+    }
+
+    [Fact]
+    public void Conv1d_equals_conv2d_with_height_one()
+    {
+        var x = Tensor.Uniform(new Shape(2, 3, 11), _rng, dtype: DType.Float64);
+        var w = Tensor.Uniform(new Shape(4, 3, 3), _rng, dtype: DType.Float64);
+        var a1 = OpAttributes.Of(("strides", new[] { 2 }), ("pads", new[] { 1, 1 }));
+        var a2 = OpAttributes.Of(("strides", new[] { 1, 2 }), ("pads", new[] { 0, 1, 0, 1 }));
+        var y1 = Ops.Call("Conv", a1, x, w);
+        var y2 = Ops.Call("Conv", a2, Ops.Unsqueeze(x, 2), Ops.Unsqueeze(w, 2));
+        TestEnv.Close(y2.ToDoubleArray(), y1, 1e-13);
+    }
+
+    [Fact]
+    public void Pooling_matches_window_loops()
+    {
+        var x = Tensor.Uniform(new Shape(1, 2, 5, 6), _rng, dtype: DType.Float64);
+        var attrs = OpAttributes.Of(("kernel_shape", new[] { 3, 2 }), ("strides", new[] { 2, 2 }), ("pads", new[] { 1, 0, 1, 1 }));
+        var max = Ops.CallMulti("", "MaxPool", attrs, x)[0].ToDoubleArray();
+        var avg = Ops.Call("AveragePool", attrs, x).ToDoubleArray();
+        var xv = x.ToDoubleArray();
+        var o = 0;
+        for (var c = 0; c < 2; c++)
+        for (var i = 0; i < 3; i++)
+        for (var j = 0; j < 3; j++, o++)
+        {
+            var best = double.NegativeInfinity;
+            double sum = 0;
+            var count = 0;
+            for (var a = 0; a < 3; a++)
+            for (var b = 0; b < 2; b++)
+            {
+                var ih = i * 2 - 1 + a;
+                var iw = j * 2 + b;
+                if (ih < 0 || ih >= 5 || iw >= 6) continue;
+                var v = xv[(c * 5 + ih) * 6 + iw];
+                best = Math.Max(best, v);
+                sum += v;
+                count++;
+            }
+            TestEnv.Close(best, max[o], 1e-15, $"max {o}");
+            TestEnv.Close(sum / count, avg[o], 1e-14, $"avg {o}");
+        }
+        var gap = Ops.Call("GlobalAveragePool", x);
+        Assert.Equal(new Shape(1, 2, 1, 1), gap.Shape);
+        TestEnv.Close(xv.Take(30).Average(), gap.GetAsDouble(0), 1e-14);
+    }
+
+    [Fact]
+    public void Bad_convolution_shapes_say_what_is_wrong()
+    {
+        var e = Assert.Throws<ShapeException>(() => Ops.Call("Conv", OpAttributes.Empty, Tensor.Zeros(new Shape(1, 3, 5, 5)), Tensor.Zeros(new Shape(2, 4, 3, 3))));
+        Assert.Contains("channels", e.Message);
+        var f = Assert.Throws<ShapeException>(() => Ops.Call("Conv", OpAttributes.Empty, Tensor.Zeros(new Shape(1, 1, 2, 2)), Tensor.Zeros(new Shape(1, 1, 3, 3))));
+        Assert.Contains("does not fit", f.Message);
+    }
+}
