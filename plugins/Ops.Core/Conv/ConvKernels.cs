@@ -1,100 +1,118 @@
 using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 
 namespace Backprop.Plugins.Core;
 
 /// <summary>
-/// Convolution as GEMM over patch rows: im2col writes one row per output position (length Cg·KH·KW), so the
-/// forward is col·Wᵀ, the input gradient col2im(dY·W) and the weight gradient dYᵀ·col — all through the GEMM router.
-/// Samples are processed in chunks to bound the patch buffer.
+/// Convolution as GEMM over a patch matrix colT[Kc, n·P] (one row per (channel, kernel row, kernel column), one column
+/// per output position of every sample in the chunk). Rows are filled with contiguous copies (stride 1) so im2col is
+/// memory-bound, and outputs come back to NCHW as whole-plane copies:
+/// forward Y' = W·colT, input gradient col2im(Wᵀ·D'), weight gradient D'·colTᵀ — all through the GEMM router.
 /// </summary>
 internal static class ConvKernels
 {
     private const long ChunkElements = 1 << 24;
 
-    private static int Chunk(ConvGeometry g) => (int)Math.Clamp(ChunkElements / Math.Max(1L, (long)g.P * g.Kc), 1, g.N);
+    private static int Chunk(ConvGeometry g) => (int)Math.Clamp(ChunkElements / Math.Max(1L, (long)g.P * Math.Max(g.Kc, g.Mg)), 1, g.N);
 
-    /// <summary>Patch rows of samples [n0, n0+count) for group <paramref name="grp"/>.</summary>
-    private static void Im2Col<T>(ReadOnlySpan<T> x, ConvGeometry g, int n0, int count, int grp, Span<T> col) where T : unmanaged, INumber<T>
+    /// <summary>Fills colT[Kc, count·P] for samples [n0, n0+count) and group grp.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void Im2Col<T>(ReadOnlySpan<T> x, ConvGeometry g, int n0, int count, int grp, Span<T> colT) where T : unmanaged, INumber<T>
     {
-        var row = 0;
-        for (var n = n0; n < n0 + count; n++)
-        for (var oh = 0; oh < g.OH; oh++)
-        for (var ow = 0; ow < g.OW; ow++, row++)
+        var width = count * g.P;
+        for (var c = 0; c < g.Cg; c++)
+        for (var i = 0; i < g.KH; i++)
+        for (var j = 0; j < g.KW; j++)
         {
-            var dst = col.Slice(row * g.Kc, g.Kc);
-            var q = 0;
-            for (var c = 0; c < g.Cg; c++)
+            var row = colT.Slice(((c * g.KH + i) * g.KW + j) * width, width);
+            var iw0 = j * g.DW - g.PW;
+            var (lo, hi) = ValidColumns(g, iw0);
+            for (var n = 0; n < count; n++)
             {
-                var plane = x.Slice(((n * g.C) + grp * g.Cg + c) * g.H * g.W, g.H * g.W);
-                for (var i = 0; i < g.KH; i++)
+                var plane = x.Slice((((n0 + n) * g.C) + grp * g.Cg + c) * g.H * g.W, g.H * g.W);
+                for (var oh = 0; oh < g.OH; oh++)
                 {
+                    var dst = row.Slice(n * g.P + oh * g.OW, g.OW);
                     var ih = oh * g.SH - g.PH + i * g.DH;
-                    for (var j = 0; j < g.KW; j++, q++)
-                    {
-                        var iw = ow * g.SW - g.PW + j * g.DW;
-                        dst[q] = (uint)ih < (uint)g.H && (uint)iw < (uint)g.W ? plane[ih * g.W + iw] : T.Zero;
-                    }
+                    if ((uint)ih >= (uint)g.H || lo >= hi) { dst.Clear(); continue; }
+                    var src = plane.Slice(ih * g.W, g.W);
+                    dst[..lo].Clear();
+                    dst[hi..].Clear();
+                    if (g.SW == 1) src.Slice(iw0 + lo, hi - lo).CopyTo(dst[lo..hi]);
+                    else for (var ow = lo; ow < hi; ow++) dst[ow] = src[iw0 + ow * g.SW];
                 }
             }
         }
     }
 
-    /// <summary>Adds patch-row gradients back into the input gradient.</summary>
-    private static void Col2Im<T>(ReadOnlySpan<T> col, ConvGeometry g, int n0, int count, int grp, Span<T> dx) where T : unmanaged, INumber<T>
+    /// <summary>Adds colT[Kc, count·P] back into the input gradient (the adjoint of <see cref="Im2Col{T}"/>).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void Col2Im<T>(ReadOnlySpan<T> colT, ConvGeometry g, int n0, int count, int grp, Span<T> dx) where T : unmanaged, INumber<T>
     {
-        var row = 0;
-        for (var n = n0; n < n0 + count; n++)
-        for (var oh = 0; oh < g.OH; oh++)
-        for (var ow = 0; ow < g.OW; ow++, row++)
+        var width = count * g.P;
+        for (var c = 0; c < g.Cg; c++)
+        for (var i = 0; i < g.KH; i++)
+        for (var j = 0; j < g.KW; j++)
         {
-            var src = col.Slice(row * g.Kc, g.Kc);
-            var q = 0;
-            for (var c = 0; c < g.Cg; c++)
+            var row = colT.Slice(((c * g.KH + i) * g.KW + j) * width, width);
+            var iw0 = j * g.DW - g.PW;
+            var (lo, hi) = ValidColumns(g, iw0);
+            if (lo >= hi) continue;
+            for (var n = 0; n < count; n++)
             {
-                var plane = dx.Slice(((n * g.C) + grp * g.Cg + c) * g.H * g.W, g.H * g.W);
-                for (var i = 0; i < g.KH; i++)
+                var plane = dx.Slice((((n0 + n) * g.C) + grp * g.Cg + c) * g.H * g.W, g.H * g.W);
+                for (var oh = 0; oh < g.OH; oh++)
                 {
                     var ih = oh * g.SH - g.PH + i * g.DH;
-                    for (var j = 0; j < g.KW; j++, q++)
-                    {
-                        var iw = ow * g.SW - g.PW + j * g.DW;
-                        if ((uint)ih < (uint)g.H && (uint)iw < (uint)g.W) plane[ih * g.W + iw] += src[q];
-                    }
+                    if ((uint)ih >= (uint)g.H) continue;
+                    var src = row.Slice(n * g.P + oh * g.OW, g.OW);
+                    var dst = plane.Slice(ih * g.W, g.W);
+                    if (g.SW == 1) TensorPrimitives.Add(dst.Slice(iw0 + lo, hi - lo), src[lo..hi], dst.Slice(iw0 + lo, hi - lo));
+                    else for (var ow = lo; ow < hi; ow++) dst[iw0 + ow * g.SW] += src[ow];
                 }
             }
         }
     }
 
-    /// <summary>Rows layout [count·P, Mg] of an NCHW output-shaped tensor, for group grp (gather or scatter).</summary>
-    private static void Rows<T>(Span<T> nchw, Span<T> rows, ConvGeometry g, int n0, int count, int grp, bool toRows)
+    /// <summary>Output columns [lo, hi) whose input column iw0 + ow·SW lies inside the image.</summary>
+    private static (int Lo, int Hi) ValidColumns(ConvGeometry g, int iw0)
     {
-        for (var n = 0; n < count; n++)
+        var lo = iw0 >= 0 ? 0 : (-iw0 + g.SW - 1) / g.SW;
+        var hi = iw0 >= g.W ? 0 : Math.Min(g.OW, (g.W - 1 - iw0) / g.SW + 1);
+        return (Math.Min(lo, g.OW), Math.Max(hi, 0));
+    }
+
+    /// <summary>Copies whole planes between an NCHW tensor with M channels and the [Mg, count·P] matrix of group grp.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void Planes<T>(Span<T> nchw, Span<T> matrix, ConvGeometry g, int n0, int count, int grp, bool toMatrix)
+    {
+        var width = count * g.P;
         for (var m = 0; m < g.Mg; m++)
+        for (var n = 0; n < count; n++)
         {
             var plane = nchw.Slice((((n0 + n) * g.M) + grp * g.Mg + m) * g.P, g.P);
-            for (var p = 0; p < g.P; p++)
-            {
-                ref var r = ref rows[(n * g.P + p) * g.Mg + m];
-                if (toRows) r = plane[p];
-                else plane[p] = r;
-            }
+            var cols = matrix.Slice(m * width + n * g.P, g.P);
+            if (toMatrix) plane.CopyTo(cols);
+            else cols.CopyTo(plane);
         }
     }
 
     public static void Forward<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor w, Tensor y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var chunk = Chunk(g);
-        var col = new T[chunk * g.P * g.Kc];
-        var rows = new T[chunk * g.P * g.Mg];
-        var gemm = router.Select(kernels, false, true, chunk * g.P, g.Mg, g.Kc, DTypeExtensions.Of<T>());
+        var colT = GC.AllocateUninitializedArray<T>(g.Kc * chunk * g.P);
+        var ym = GC.AllocateUninitializedArray<T>(g.Mg * chunk * g.P);
         for (var n0 = 0; n0 < g.N; n0 += chunk)
         {
             var count = Math.Min(chunk, g.N - n0);
+            var width = count * g.P;
+            var gemm = router.Select(kernels, false, false, g.Mg, width, g.Kc, DTypeExtensions.Of<T>());
             for (var grp = 0; grp < g.Group; grp++)
             {
-                Im2Col<T>(x.Span<T>(), g, n0, count, grp, col);
-                Call(gemm, false, true, count * g.P, g.Mg, g.Kc, col, g.Kc, w.Span<T>().Slice(grp * g.Mg * g.Kc, g.Mg * g.Kc), g.Kc, T.Zero, rows, g.Mg);
-                Rows<T>(y.Span<T>(), rows, g, n0, count, grp, toRows: false);
+                Im2Col<T>(x.Span<T>(), g, n0, count, grp, colT);
+                Call(gemm, false, false, g.Mg, width, g.Kc, w.Span<T>().Slice(grp * g.Mg * g.Kc, g.Mg * g.Kc), g.Kc, colT, width, T.Zero, ym, width);
+                Planes<T>(y.Span<T>(), ym, g, n0, count, grp, toMatrix: false);
             }
         }
     }
@@ -102,17 +120,18 @@ internal static class ConvKernels
     public static void GradInput<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor dy, Tensor w, Tensor dx) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var chunk = Chunk(g);
-        var col = new T[chunk * g.P * g.Kc];
-        var rows = new T[chunk * g.P * g.Mg];
-        var gemm = router.Select(kernels, false, false, chunk * g.P, g.Kc, g.Mg, DTypeExtensions.Of<T>());
+        var colT = GC.AllocateUninitializedArray<T>(g.Kc * chunk * g.P);
+        var dm = GC.AllocateUninitializedArray<T>(g.Mg * chunk * g.P);
         for (var n0 = 0; n0 < g.N; n0 += chunk)
         {
             var count = Math.Min(chunk, g.N - n0);
+            var width = count * g.P;
+            var gemm = router.Select(kernels, true, false, g.Kc, width, g.Mg, DTypeExtensions.Of<T>());
             for (var grp = 0; grp < g.Group; grp++)
             {
-                Rows<T>(dy.Span<T>(), rows, g, n0, count, grp, toRows: true);
-                Call(gemm, false, false, count * g.P, g.Kc, g.Mg, rows, g.Mg, w.Span<T>().Slice(grp * g.Mg * g.Kc, g.Mg * g.Kc), g.Kc, T.Zero, col, g.Kc);
-                Col2Im<T>(col, g, n0, count, grp, dx.Span<T>());
+                Planes<T>(dy.Span<T>(), dm, g, n0, count, grp, toMatrix: true);
+                Call(gemm, true, false, g.Kc, width, g.Mg, w.Span<T>().Slice(grp * g.Mg * g.Kc, g.Mg * g.Kc), g.Kc, dm, width, T.Zero, colT, width);
+                Col2Im<T>(colT, g, n0, count, grp, dx.Span<T>());
             }
         }
     }
@@ -120,17 +139,18 @@ internal static class ConvKernels
     public static void GradWeight<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor dy, Tensor dw) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var chunk = Chunk(g);
-        var col = new T[chunk * g.P * g.Kc];
-        var rows = new T[chunk * g.P * g.Mg];
-        var gemm = router.Select(kernels, true, false, g.Mg, g.Kc, chunk * g.P, DTypeExtensions.Of<T>());
+        var colT = GC.AllocateUninitializedArray<T>(g.Kc * chunk * g.P);
+        var dm = GC.AllocateUninitializedArray<T>(g.Mg * chunk * g.P);
         for (var n0 = 0; n0 < g.N; n0 += chunk)
         {
             var count = Math.Min(chunk, g.N - n0);
+            var width = count * g.P;
+            var gemm = router.Select(kernels, false, true, g.Mg, g.Kc, width, DTypeExtensions.Of<T>());
             for (var grp = 0; grp < g.Group; grp++)
             {
-                Im2Col<T>(x.Span<T>(), g, n0, count, grp, col);
-                Rows<T>(dy.Span<T>(), rows, g, n0, count, grp, toRows: true);
-                Call(gemm, true, false, g.Mg, g.Kc, count * g.P, rows, g.Mg, col, g.Kc, T.One, dw.Span<T>().Slice(grp * g.Mg * g.Kc, g.Mg * g.Kc), g.Kc);
+                Im2Col<T>(x.Span<T>(), g, n0, count, grp, colT);
+                Planes<T>(dy.Span<T>(), dm, g, n0, count, grp, toMatrix: true);
+                Call(gemm, false, true, g.Mg, g.Kc, width, dm, width, colT, width, T.One, dw.Span<T>().Slice(grp * g.Mg * g.Kc, g.Mg * g.Kc), g.Kc);
             }
         }
     }
@@ -142,14 +162,8 @@ internal static class ConvKernels
         var bLen = ((tb ? n : k) - 1) * ldb + (tb ? k : n);
         var cLen = (m - 1) * ldc + n;
         if (typeof(T) == typeof(float))
-            gemm.Gemm(ta, tb, m, n, k, 1f, Cast<T, float>(a[..aLen]), lda, Cast<T, float>(b[..bLen]), ldb, float.CreateTruncating(beta), CastMut<T, float>(c[..cLen]), ldc);
+            gemm.Gemm(ta, tb, m, n, k, 1f, MemoryMarshal.Cast<T, float>(a[..aLen]), lda, MemoryMarshal.Cast<T, float>(b[..bLen]), ldb, float.CreateTruncating(beta), MemoryMarshal.Cast<T, float>(c[..cLen]), ldc);
         else
-            gemm.Gemm(ta, tb, m, n, k, 1d, Cast<T, double>(a[..aLen]), lda, Cast<T, double>(b[..bLen]), ldb, double.CreateTruncating(beta), CastMut<T, double>(c[..cLen]), ldc);
+            gemm.Gemm(ta, tb, m, n, k, 1d, MemoryMarshal.Cast<T, double>(a[..aLen]), lda, MemoryMarshal.Cast<T, double>(b[..bLen]), ldb, double.CreateTruncating(beta), MemoryMarshal.Cast<T, double>(c[..cLen]), ldc);
     }
-
-    private static ReadOnlySpan<TTo> Cast<TFrom, TTo>(ReadOnlySpan<TFrom> s) where TFrom : unmanaged where TTo : unmanaged =>
-        System.Runtime.InteropServices.MemoryMarshal.Cast<TFrom, TTo>(s);
-
-    private static Span<TTo> CastMut<TFrom, TTo>(Span<TFrom> s) where TFrom : unmanaged where TTo : unmanaged =>
-        System.Runtime.InteropServices.MemoryMarshal.Cast<TFrom, TTo>(s);
 }

@@ -9,11 +9,16 @@ internal sealed class IndexGather : LinearOp
 
     public override Tensor[] Forward(OpContext ctx, ReadOnlySpan<Tensor> x)
     {
-        var idx = x[1].Span<long>();
-        var src = x[0].ToDoubleArray();
-        var values = new double[idx.Length];
-        for (var i = 0; i < idx.Length; i++) values[i] = src[idx[i]];
-        return [Tensor.FromDoubles(values, x[1].Shape, x[0].DType)];
+        var y = Tensor.Empty(x[1].Shape, x[0].DType);
+        if (y.DType == DType.Float32) Take(x[0].Span<float>(), x[1].Span<long>(), y.Span<float>());
+        else Take(x[0].Span<double>(), x[1].Span<long>(), y.Span<double>());
+        return [y];
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void Take<T>(ReadOnlySpan<T> src, ReadOnlySpan<long> idx, Span<T> dst)
+    {
+        for (var i = 0; i < idx.Length; i++) dst[i] = src[(int)idx[i]];
     }
 
     public override Tensor?[] Vjp(OpContext ctx, ReadOnlySpan<Tensor?> g) =>
@@ -37,6 +42,7 @@ internal sealed class IndexScatter : LinearOp
         return [y];
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void Add<T>(ReadOnlySpan<T> src, ReadOnlySpan<long> idx, Span<T> dst) where T : System.Numerics.IAdditionOperators<T, T, T>
     {
         if (src.Length != idx.Length) throw new ShapeException($"IndexScatter: {src.Length} values for {idx.Length} indices.");

@@ -15,33 +15,49 @@ internal sealed class MaxPool : IDifferentiableOp, IOpSamples
         var k = ctx.Attributes.GetInts("kernel_shape");
         if (ctx.Attributes.GetLong("ceil_mode", 0) != 0) throw new AttributeException("MaxPool: ceil_mode=1 is not supported.");
         var g = ConvGeometry.Of("MaxPool", x.Shape, x.Shape[1], k, ctx.Attributes);
-        var src = x.ToDoubleArray();
-        var values = new double[g.N * g.C * g.P];
-        var indices = new long[values.Length];
-        var o = 0;
-        for (var nc = 0; nc < g.N * g.C; nc++)
-        for (var oh = 0; oh < g.OH; oh++)
-        for (var ow = 0; ow < g.OW; ow++, o++)
-        {
-            var best = double.NegativeInfinity;
-            var at = -1L;
-            for (var i = 0; i < g.KH; i++)
-            {
-                var ih = oh * g.SH - g.PH + i * g.DH;
-                if ((uint)ih >= (uint)g.H) continue;
-                for (var j = 0; j < g.KW; j++)
-                {
-                    var iw = ow * g.SW - g.PW + j * g.DW;
-                    if ((uint)iw >= (uint)g.W) continue;
-                    var flat = ((long)nc * g.H + ih) * g.W + iw;
-                    if (at < 0 || src[flat] > best || double.IsNaN(src[flat])) { best = src[flat]; at = flat; }
-                }
-            }
-            values[o] = best;
-            indices[o] = at;
-        }
         var shape = new Shape([g.N, g.C, .. (g.SpatialRank == 1 ? new[] { g.OW } : [g.OH, g.OW])]);
-        return [Tensor.FromDoubles(values, shape, x.DType), Tensor.FromArray(indices, shape.ToArray())];
+        var y = Tensor.Empty(shape, x.DType);
+        var indices = Tensor.Empty(shape, DType.Int64);
+        if (x.DType == DType.Float32) Pool(x.Span<float>(), y.Span<float>(), indices.Span<long>(), g);
+        else Pool(x.Span<double>(), y.Span<double>(), indices.Span<long>(), g);
+        return [y, indices];
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void Pool<T>(ReadOnlySpan<T> src, Span<T> values, Span<long> indices, ConvGeometry g) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        // Geometry in locals: the JIT cannot keep fields of a heap object in registers across stores to the spans.
+        int planes = g.N * g.C, h = g.H, w = g.W, oh = g.OH, ow = g.OW, kh = g.KH, kw = g.KW;
+        int sh = g.SH, sw = g.SW, ph = g.PH, pw = g.PW, dh = g.DH, dw = g.DW;
+        var o = 0;
+        for (var nc = 0; nc < planes; nc++)
+        {
+            var planeStart = nc * h * w;
+            for (var y = 0; y < oh; y++)
+            for (var x = 0; x < ow; x++, o++)
+            {
+                var best = T.NegativeInfinity;
+                var at = -1;
+                for (var i = 0; i < kh; i++)
+                {
+                    var ih = y * sh - ph + i * dh;
+                    if ((uint)ih >= (uint)h) continue;
+                    var rowStart = planeStart + ih * w;
+                    for (var j = 0; j < kw; j++)
+                    {
+                        var iw = x * sw - pw + j * dw;
+                        if ((uint)iw >= (uint)w) continue;
+                        // Branch-free: window maxima of noisy activations defeat branch prediction, so the value goes
+                        // through a max instruction and only the integer index is selected (a conditional move).
+                        var next = T.Max(best, src[rowStart + iw]);
+                        at = next != best ? rowStart + iw : at;
+                        best = next;
+                    }
+                }
+                values[o] = best;
+                indices[o] = at < 0 ? planeStart : at;
+            }
+        }
     }
 
     public Tensor?[] Vjp(OpContext ctx, ReadOnlySpan<Tensor?> g) =>

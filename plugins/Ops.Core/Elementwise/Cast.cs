@@ -1,3 +1,7 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+
 namespace Backprop.Plugins.Core;
 
 /// <summary>Converts between dtypes (attribute "to" is a <see cref="DType"/> value). Differentiable between floating types.</summary>
@@ -12,28 +16,37 @@ internal sealed class Cast : IDifferentiableOp, IOpSamples
         if (!Enum.IsDefined(to)) throw new AttributeException($"Cast: unknown target dtype {(long)to}.");
         if (src.DType == to) return [src.Clone()];
         var y = Tensor.Empty(src.Shape, to);
-        switch ((src.DType, to))
+        switch (src.DType)
         {
-            case (DType.Float32, DType.Float64): Convert(src.Span<float>(), y.Span<double>(), v => v); break;
-            case (DType.Float64, DType.Float32): Convert(src.Span<double>(), y.Span<float>(), v => (float)v); break;
-            case (DType.Bool, DType.Float32): Convert(src.Span<bool>(), y.Span<float>(), v => v ? 1f : 0f); break;
-            case (DType.Bool, DType.Float64): Convert(src.Span<bool>(), y.Span<double>(), v => v ? 1d : 0d); break;
-            case (DType.Int64, DType.Float32): Convert(src.Span<long>(), y.Span<float>(), v => v); break;
-            case (DType.Int64, DType.Float64): Convert(src.Span<long>(), y.Span<double>(), v => v); break;
-            case (DType.Float32, DType.Int64): Convert(src.Span<float>(), y.Span<long>(), v => (long)v); break;
-            case (DType.Float64, DType.Int64): Convert(src.Span<double>(), y.Span<long>(), v => (long)v); break;
-            case (DType.Bool, DType.Int64): Convert(src.Span<bool>(), y.Span<long>(), v => v ? 1L : 0L); break;
-            case (DType.Float32, DType.Bool): Convert(src.Span<float>(), y.Span<bool>(), v => v != 0); break;
-            case (DType.Float64, DType.Bool): Convert(src.Span<double>(), y.Span<bool>(), v => v != 0); break;
-            case (DType.Int64, DType.Bool): Convert(src.Span<long>(), y.Span<bool>(), v => v != 0); break;
-            default: throw new DTypeException($"Cast from {src.DType} to {to} is not supported.");
+            case DType.Float32: Convert(src.Span<float>(), y); break;
+            case DType.Float64: Convert(src.Span<double>(), y); break;
+            case DType.Int64: Convert(src.Span<long>(), y); break;
+            case DType.Bool: FromBool(src.Span<bool>(), y); break;
         }
         return [y];
     }
 
-    private static void Convert<TIn, TOut>(ReadOnlySpan<TIn> x, Span<TOut> y, Func<TIn, TOut> f)
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void Convert<TIn>(ReadOnlySpan<TIn> x, Tensor y) where TIn : unmanaged, INumber<TIn>
     {
-        for (var i = 0; i < x.Length; i++) y[i] = f(x[i]);
+        switch (y.DType)
+        {
+            case DType.Float32: { var d = y.Span<float>(); for (var i = 0; i < x.Length; i++) d[i] = float.CreateTruncating(x[i]); break; }
+            case DType.Float64: { var d = y.Span<double>(); for (var i = 0; i < x.Length; i++) d[i] = double.CreateTruncating(x[i]); break; }
+            case DType.Int64: { var d = y.Span<long>(); for (var i = 0; i < x.Length; i++) d[i] = long.CreateSaturating(x[i]); break; }
+            case DType.Bool: { var d = y.Span<bool>(); for (var i = 0; i < x.Length; i++) d[i] = x[i] != TIn.Zero; break; }
+        }
+    }
+
+    private static void FromBool(ReadOnlySpan<bool> x, Tensor y)
+    {
+        var bytes = MemoryMarshal.AsBytes(x);
+        switch (y.DType)
+        {
+            case DType.Float32: TensorPrimitives.ConvertChecked<byte, float>(bytes, y.Span<float>()); break;
+            case DType.Float64: TensorPrimitives.ConvertChecked<byte, double>(bytes, y.Span<double>()); break;
+            case DType.Int64: TensorPrimitives.ConvertChecked<byte, long>(bytes, y.Span<long>()); break;
+        }
     }
 
     public Tensor?[] Vjp(OpContext ctx, ReadOnlySpan<Tensor?> g)

@@ -1,9 +1,8 @@
-using System.Numerics;
 using System.Numerics.Tensors;
 
 namespace Backprop.Plugins.Core;
 
-/// <summary>y = max(x, 0); the backward is a mask of x &gt; 0.</summary>
+/// <summary>y = max(x, 0). The backward is a mask: g where x &gt; 0 (<see cref="PositiveMask"/>), no multiply.</summary>
 internal sealed class Relu : ElementwiseUnaryOp
 {
     public Relu() : base("Relu") { }
@@ -13,4 +12,10 @@ internal sealed class Relu : ElementwiseUnaryOp
     protected override void Compute<T>(ReadOnlySpan<T> x, Span<T> y, OpAttributes attributes) => TensorPrimitives.Max(x, T.Zero, y);
 
     protected override Tensor Derivative(OpContext ctx, Tensor x, Tensor y) => Grad.Mask(Ops.Greater(x, Grad.C(x, 0)), x);
+
+    public override Tensor?[] Vjp(OpContext ctx, ReadOnlySpan<Tensor?> g) =>
+        [g[0] is { } gy ? Ops.Call(PositiveMask.Instance, OpAttributes.Empty, gy, ctx.Input(0)) : null];
+
+    public override Tensor?[] Jvp(OpContext ctx, ReadOnlySpan<Tensor?> t) =>
+        [t[0] is { } tx ? Ops.Call(PositiveMask.Instance, OpAttributes.Empty, tx, ctx.Input(0)) : null];
 }

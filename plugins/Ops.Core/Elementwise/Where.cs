@@ -22,6 +22,7 @@ internal sealed class Where : LinearOp, IOpSamples
         return [y];
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void Select<T>(Tensor c, Tensor a, Tensor b, Tensor y) where T : unmanaged
     {
         var shape = y.Shape;

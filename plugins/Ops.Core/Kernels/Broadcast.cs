@@ -29,6 +29,7 @@ internal interface IBinaryKernel<TSelf, T, TOut>
 /// <summary>NumPy-broadcasting driver: contiguous inner rows go to the kernel's span forms.</summary>
 internal static class Broadcast
 {
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void Run<TK, T, TOut>(Tensor a, Tensor b, Tensor y)
         where TK : IBinaryKernel<TK, T, TOut> where T : unmanaged where TOut : unmanaged
     {

@@ -19,6 +19,7 @@ internal static class SoftmaxKernel
         return y;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void Rows<T>(ReadOnlySpan<T> x, Span<T> y, int dim, int inner, bool log) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var outer = x.Length / (dim * inner);

@@ -4,6 +4,7 @@ namespace Backprop.Plugins.Core;
 internal static class Strided
 {
     /// <summary>Writes dst (contiguous, <paramref name="shape"/>) from src read at offset + Σ index·stride.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void Copy<T>(ReadOnlySpan<T> src, int offset, ReadOnlySpan<int> strides, Span<T> dst, Shape shape)
     {
         if (dst.Length == 0) return;
@@ -32,6 +33,7 @@ internal static class Strided
     }
 
     /// <summary>Adds src (contiguous, <paramref name="shape"/>) into dst at offset + Σ index·stride (scatter-add).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void ScatterAdd<T>(ReadOnlySpan<T> src, Span<T> dst, int offset, ReadOnlySpan<int> strides, Shape shape)
         where T : unmanaged, System.Numerics.IAdditionOperators<T, T, T>
     {
@@ -54,6 +56,7 @@ internal static class Strided
     }
 
     /// <summary>Writes src (contiguous, <paramref name="shape"/>) into dst at offset + Σ index·stride.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void Place<T>(ReadOnlySpan<T> src, Span<T> dst, int offset, ReadOnlySpan<int> strides, Shape shape)
     {
         if (src.Length == 0) return;

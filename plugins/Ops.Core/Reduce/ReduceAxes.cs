@@ -39,11 +39,57 @@ internal static class ReduceKernels
         var y = Tensor.Zeros(r.Kept, x.DType);
         switch (x.DType)
         {
-            case DType.Float32: Strided.ScatterAdd(x.Span<float>(), y.Span<float>(), 0, r.ScatterStrides(), x.Shape); break;
-            case DType.Float64: Strided.ScatterAdd(x.Span<double>(), y.Span<double>(), 0, r.ScatterStrides(), x.Shape); break;
+            case DType.Float32: SumBlocks(x.Span<float>(), y.Span<float>(), r); break;
+            case DType.Float64: SumBlocks(x.Span<double>(), y.Span<double>(), r); break;
             default: throw new DTypeException($"Reductions take float32 or float64, got {x.DType}.");
         }
         return y.ViewAs(r.Output);
+    }
+
+    /// <summary>
+    /// Sums over the reduced axes after merging neighbouring axes of the same kind into blocks, so the innermost
+    /// block is one contiguous run: summed to a scalar (reduced) or added as a vector (kept), both SIMD.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void SumBlocks<T>(ReadOnlySpan<T> x, Span<T> y, ReduceAxes r) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        if (x.Length == 0) return;
+        var sizes = new List<int>();
+        var reduced = new List<bool>();
+        for (var d = 0; d < r.Input.Rank; d++)
+        {
+            var isReduced = r.Axes.Contains(d);
+            var size = r.Input.Dims[d];
+            if (size == 1) continue;
+            if (reduced.Count > 0 && reduced[^1] == isReduced) sizes[^1] *= size;
+            else { sizes.Add(size); reduced.Add(isReduced); }
+        }
+        if (sizes.Count == 0) { y[0] += x[0]; return; }
+        var outStrides = new int[sizes.Count];
+        var acc = 1;
+        for (var b = sizes.Count - 1; b >= 0; b--)
+        {
+            outStrides[b] = reduced[b] ? 0 : acc;
+            if (!reduced[b]) acc *= sizes[b];
+        }
+        var inner = sizes[^1];
+        var innerReduced = reduced[^1];
+        var outer = sizes.Count - 1;
+        var index = new int[Math.Max(outer, 1)];
+        var o = 0;
+        for (var start = 0; start < x.Length; start += inner)
+        {
+            var run = x.Slice(start, inner);
+            if (innerReduced) y[o] += System.Numerics.Tensors.TensorPrimitives.Sum(run);
+            else System.Numerics.Tensors.TensorPrimitives.Add(y.Slice(o, inner), run, y.Slice(o, inner));
+            for (var b = outer - 1; b >= 0; b--)
+            {
+                o += outStrides[b];
+                if (++index[b] < sizes[b]) break;
+                o -= outStrides[b] * index[b];
+                index[b] = 0;
+            }
+        }
     }
 
     public static Tensor Extreme(Tensor x, ReduceAxes r, bool max)
@@ -59,6 +105,7 @@ internal static class ReduceKernels
         return y.ViewAs(r.Output);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void Fold<T>(ReadOnlySpan<T> x, Span<T> y, ReduceAxes r, bool max) where T : System.Numerics.IFloatingPointIeee754<T>
     {
         y.Fill(max ? T.NegativeInfinity : T.PositiveInfinity);

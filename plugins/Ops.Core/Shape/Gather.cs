@@ -43,6 +43,7 @@ internal sealed class Gather : LinearOp, IOpSamples
         return [y];
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void Copy<T>(ReadOnlySpan<T> src, Span<T> dst, int outer, int n, int inner, long[] idx)
     {
         var k = 0;
@@ -89,6 +90,7 @@ internal sealed class GatherGrad : LinearOp
         return [y];
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void Scatter<T>(ReadOnlySpan<T> src, Span<T> dst, int outer, int n, int inner, long[] idx)
         where T : System.Numerics.IAdditionOperators<T, T, T>
     {

@@ -162,12 +162,14 @@ internal sealed class BackwardPass
         Tensor?[] gradIn;
         var outer = t_current;
         t_current = node;
+        var started = Profiler.Start();
         try
         {
             gradIn = node.Op.Vjp(ctx, gradOut);
         }
         finally
         {
+            Profiler.Stop(started, node.Op, "backward rule (inclusive)");
             t_current = outer;
         }
         Check.RuleOutputs(node.Op, "Vjp", gradIn, ctx.InputsForEngine());

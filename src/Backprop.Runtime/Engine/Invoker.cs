@@ -21,12 +21,14 @@ internal static class Invoker
         Tensor[] outputs;
         var gradState = GradMode.EnterNoGrad();
         var suspension = ForwardAD.Suspend();
+        var started = Profiler.Start();
         try
         {
             outputs = op.Forward(ctx, inputs);
         }
         finally
         {
+            Profiler.Stop(started, op, "forward");
             suspension.Dispose();
             GradMode.ExitNoGrad(gradState);
         }

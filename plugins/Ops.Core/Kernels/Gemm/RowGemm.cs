@@ -21,6 +21,7 @@ internal sealed unsafe class RowGemm : IGemm
         ReadOnlySpan<double> b, int ldb, double beta, Span<double> c, int ldc) =>
         Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     internal static void Run<T>(bool transA, bool transB, int m, int n, int k, T alpha, ReadOnlySpan<T> a, int lda,
         ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc) where T : unmanaged, IFloatingPointIeee754<T>
     {

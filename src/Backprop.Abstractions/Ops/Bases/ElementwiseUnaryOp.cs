@@ -44,11 +44,11 @@ public abstract class ElementwiseUnaryOp : IDifferentiableOp, IOpSamples
     }
 
     /// <inheritdoc />
-    public Tensor?[] Vjp(OpContext ctx, ReadOnlySpan<Tensor?> gradOutputs) =>
+    public virtual Tensor?[] Vjp(OpContext ctx, ReadOnlySpan<Tensor?> gradOutputs) =>
         [gradOutputs[0] is { } g ? Ops.Mul(g, Derivative(ctx, ctx.Input(0), ctx.Output(0))) : null];
 
     /// <inheritdoc />
-    public Tensor?[] Jvp(OpContext ctx, ReadOnlySpan<Tensor?> inputTangents) =>
+    public virtual Tensor?[] Jvp(OpContext ctx, ReadOnlySpan<Tensor?> inputTangents) =>
         [inputTangents[0] is { } t ? Ops.Mul(t, Derivative(ctx, ctx.Input(0), ctx.Output(0))) : null];
 
     /// <inheritdoc />
