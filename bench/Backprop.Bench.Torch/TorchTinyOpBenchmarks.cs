@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace Backprop.Bench.Torch;
 
-/// <summary>The same chain as Backprop's TinyOpBenchmarks, in TorchSharp (libtorch), one thread.</summary>
+/// <summary>The same chain as Backprop's TinyOpBenchmarks, in TorchSharp (libtorch), two threads like Backprop.</summary>
 [MemoryDiagnoser]
 public class TorchTinyOpBenchmarks
 {
@@ -15,7 +15,7 @@ public class TorchTinyOpBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        torch.set_num_threads(1);
+        torch.set_num_threads(2);
         _x = torch.tensor(new float[] { 1, 2, 3, 4 }, requires_grad: true);
         _b = torch.tensor(new float[] { 0.5f, 0.25f, 0.125f, 1 });
     }

@@ -65,40 +65,63 @@ internal sealed unsafe class PackedGemm : IGemm
     {
         private readonly int _nr = NR<T>();
 
+        /// <summary>
+        /// Splits C along its larger dimension into one part per thread and runs the sequential algorithm on each
+        /// (one fork-join per GEMM). Splitting rows repeats the packing of B in each part, splitting columns that of A:
+        /// either costs about 1/(size of the split dimension ÷ threads) of the arithmetic.
+        /// </summary>
         public void Run()
         {
             var threads = Math.Max(1, MaxThreads);
-            var packedB = ArrayPool<T>.Shared.Rent(KC * (Math.Min(NC, n) + _nr));
+            var work = (long)m * n * k;
+            var parts = work < 8 * SmallWork ? 1 : threads;
+            var splitRows = m >= n;
+            var unit = splitRows ? MicroKernel.MR : _nr;
+            var extent = splitRows ? m : n;
+            parts = Math.Max(1, Math.Min(parts, (extent + unit - 1) / unit));
+            if (parts == 1)
+            {
+                Sequential(a, b, c, m, n);
+                return;
+            }
+            var chunk = ((extent + parts - 1) / parts + unit - 1) / unit * unit;
+            var (pa, pb, pc) = ((nint)a, (nint)b, (nint)c);
+            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, part =>
+            {
+                var start = part * chunk;
+                var size = Math.Min(chunk, extent - start);
+                if (size <= 0) return;
+                if (splitRows)
+                {
+                    var aPart = (T*)pa + (transA ? start : (long)start * lda);
+                    Sequential(aPart, (T*)pb, (T*)pc + (long)start * ldc, size, n);
+                }
+                else
+                {
+                    var bPart = (T*)pb + (transB ? (long)start * ldb : start);
+                    Sequential((T*)pa, bPart, (T*)pc + start, m, size);
+                }
+            });
+        }
+
+        /// <summary>The BLIS loop nest on one part of C (rows × cols), single-threaded.</summary>
+        private void Sequential(T* aPart, T* bPart, T* cPart, int rows, int cols)
+        {
+            var packedB = ArrayPool<T>.Shared.Rent(KC * (Math.Min(NC, cols) + _nr));
             try
             {
                 fixed (T* bp = packedB)
                 {
-                    for (var jc = 0; jc < n; jc += NC)
+                    for (var jc = 0; jc < cols; jc += NC)
                     {
-                        var nc = Math.Min(NC, n - jc);
+                        var nc = Math.Min(NC, cols - jc);
                         var panels = (nc + _nr - 1) / _nr;
-                        for (var pc = 0; pc < k; pc += KC)
+                        for (var pcIndex = 0; pcIndex < k; pcIndex += KC)
                         {
-                            var kc = Math.Min(KC, k - pc);
-                            PackB(bp, pc, jc, kc, nc, threads);
-                            // Row blocks of at most MC rows, as many as a multiple of the thread count so cores get equal work.
-                            var rowBlocks = (m + MC - 1) / MC;
-                            if (rowBlocks > 1) rowBlocks = (rowBlocks + threads - 1) / threads * threads;
-                            var mc = Math.Min(m, ((m + rowBlocks - 1) / rowBlocks + MicroKernel.MR - 1) / MicroKernel.MR * MicroKernel.MR);
-                            rowBlocks = (m + mc - 1) / mc;
-                            var splits = rowBlocks >= threads ? 1 : Math.Min(panels, (threads + rowBlocks - 1) / rowBlocks);
-                            var tasks = rowBlocks * splits;
-                            var (bAddr, jc0, pc0) = ((nint)bp, jc, pc);
-                            void Task(int t)
-                            {
-                                var ib = t / splits;
-                                var s = t % splits;
-                                var p0 = panels * s / splits;
-                                var p1 = panels * (s + 1) / splits;
-                                Block(ib * mc, Math.Min(mc, m - ib * mc), pc0, kc, jc0, nc, p0, p1, (T*)bAddr);
-                            }
-                            if (tasks == 1 || (long)m * nc * kc < 4 * SmallWork) for (var t = 0; t < tasks; t++) Task(t);
-                            else Parallel.For(0, tasks, new ParallelOptions { MaxDegreeOfParallelism = threads }, Task);
+                            var kc = Math.Min(KC, k - pcIndex);
+                            PackB(bPart, bp, pcIndex, jc, kc, nc);
+                            for (var ic = 0; ic < rows; ic += MC)
+                                Block(aPart, cPart, ic, Math.Min(MC, rows - ic), pcIndex, kc, jc, nc, 0, panels, bp);
                         }
                     }
                 }
@@ -111,7 +134,7 @@ internal sealed unsafe class PackedGemm : IGemm
 
         /// <summary>One MC×KC block of A against panels [p0, p1) of the packed B block.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Block(int ic, int mc, int pc, int kc, int jc, int nc, int p0, int p1, T* bp)
+        private void Block(T* a, T* c, int ic, int mc, int pc, int kc, int jc, int nc, int p0, int p1, T* bp)
         {
             var mPanels = (mc + MicroKernel.MR - 1) / MicroKernel.MR;
             var packedA = ArrayPool<T>.Shared.Rent(mPanels * MicroKernel.MR * kc);
@@ -123,8 +146,8 @@ internal sealed unsafe class PackedGemm : IGemm
                     // Row-major A is read in place by the kernel (its rows stream well); only full MR-row panels qualify,
                     // so the packed copy is needed for transposed A or a partial last panel.
                     var inPlace = !transA;
-                    if (!inPlace) PackA(ap, ic, pc, mc, kc);
-                    else if (mc % MicroKernel.MR != 0) PackA(ap, ic, pc, mc, kc, firstPanel: mPanels - 1);
+                    if (!inPlace) PackA(a, ap, ic, pc, mc, kc);
+                    else if (mc % MicroKernel.MR != 0) PackA(a, ap, ic, pc, mc, kc, firstPanel: mPanels - 1);
                     for (var q = p0; q < p1; q++)
                     {
                         var j = q * _nr;
@@ -166,7 +189,7 @@ internal sealed unsafe class PackedGemm : IGemm
 
         /// <summary>Packs op(A)[ic.., pc..] into MR-tall panels, k-major, zero-padded.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void PackA(T* dst, int ic, int pc, int mc, int kc, int firstPanel = 0)
+        private void PackA(T* a, T* dst, int ic, int pc, int mc, int kc, int firstPanel = 0)
         {
             const int mr = MicroKernel.MR;
             for (var r = firstPanel; r * mr < mc; r++)
@@ -195,17 +218,15 @@ internal sealed unsafe class PackedGemm : IGemm
             }
         }
 
-        /// <summary>Packs op(B)[pc.., jc..] into NR-wide panels, k-major, zero-padded; panels in parallel when large.</summary>
-        private void PackB(T* dst, int pc, int jc, int kc, int nc, int threads)
+        /// <summary>Packs op(B)[pc.., jc..] into NR-wide panels, k-major, zero-padded.</summary>
+        private void PackB(T* b, T* dst, int pc, int jc, int kc, int nc)
         {
             var panels = (nc + _nr - 1) / _nr;
-            var d = (nint)dst;
-            if (threads > 1 && (long)kc * nc >= 1 << 16) Parallel.For(0, panels, new ParallelOptions { MaxDegreeOfParallelism = threads }, q => PackBPanel((T*)d, q, pc, jc, kc, nc));
-            else for (var q = 0; q < panels; q++) PackBPanel(dst, q, pc, jc, kc, nc);
+            for (var q = 0; q < panels; q++) PackBPanel(b, dst, q, pc, jc, kc, nc);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void PackBPanel(T* dst, int q, int pc, int jc, int kc, int nc)
+        private void PackBPanel(T* b, T* dst, int q, int pc, int jc, int kc, int nc)
         {
             var nr = _nr;
             var panel = dst + (long)q * kc * nr;
