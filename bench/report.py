@@ -26,7 +26,21 @@ def cpu():
         pass
     return platform.processor()
 
+KNOWN = ["mlp 128x784*784x512", "mlp dY*W^T", "mlp X^T*dY", "im2col 200704x576*576x64"]
+
+def full_name(name):
+    """BenchmarkDotNet abbreviates long parameter values as 'head(...)tail [N]'."""
+    if "(...)" not in name:
+        return name
+    head, tail = name.split("(...)")
+    tail = tail.split(" [")[0]
+    for k in KNOWN:
+        if k.startswith(head) and k.endswith(tail):
+            return k
+    return name
+
 def shape_of(name):
+    name = full_name(name)
     table = {
         "mlp 128x784*784x512": (128, 512, 784), "mlp dY*W^T": (128, 784, 512),
         "mlp X^T*dY": (784, 512, 128), "im2col 200704x576*576x64": (200704, 64, 576),
@@ -80,7 +94,7 @@ if gemm:
             man, mkl, rou = gf("Managed"), gf("Mkl"), gf("Routed")
             tor = gf("TorchSharp", tgemm)
             best = max([v for v in (man, mkl) if v] or [None]) if (man or mkl) else None
-            label = f"{name} ({m}×{n}×{k})" if not name.isdigit() else f"{name}³"
+            label = f"{full_name(name)} ({m}×{n}×{k})" if not name.isdigit() else f"{name}³"
             print(f"| {label} | {fmt(man)} | {fmt(mkl)} | {fmt(rou)} | {fmt(tor)} | {fmt(rou / best if rou and best else None, 2)} | {fmt(rou / tor if rou and tor else None, 2)} |")
         print()
 
