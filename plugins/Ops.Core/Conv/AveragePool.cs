@@ -10,7 +10,6 @@ internal sealed class AveragePool : LinearOp, IOpSamples
 
     internal static ConvGeometry Geometry(OpAttributes a, Shape x)
     {
-        if (a.GetLong("ceil_mode", 0) != 0) throw new AttributeException("AveragePool: ceil_mode=1 is not supported.");
         return ConvGeometry.Of("AveragePool", x, x.Dims[1], a.GetInts("kernel_shape"), a);
     }
 
@@ -32,7 +31,8 @@ internal sealed class AveragePool : LinearOp, IOpSamples
                     {
                         var iw = ow * g.SW - g.PW + j * g.DW;
                         var inside = (uint)ih < (uint)g.H && (uint)iw < (uint)g.W;
-                        if (pass == 0) { if (inside || includePad) count++; }
+                        var inPadding = ih >= -g.PH && ih < g.H + g.PHEnd && iw >= -g.PW && iw < g.W + g.PWEnd;
+                        if (pass == 0) { if (inside || (includePad && inPadding)) count++; }
                         else if (inside) visit(o, (nc * g.H + ih) * g.W + iw, 1.0 / count);
                     }
                 }

@@ -6,7 +6,7 @@ namespace Backprop.Plugins.Core;
 /// </summary>
 internal sealed record ConvGeometry(
     int N, int C, int H, int W, int M, int KH, int KW, int OH, int OW,
-    int SH, int SW, int PH, int PW, int DH, int DW, int Group, int SpatialRank)
+    int SH, int SW, int PH, int PW, int DH, int DW, int Group, int SpatialRank, int PHEnd = 0, int PWEnd = 0)
 {
     public int Cg => C / Group;
     public int Mg => M / Group;
@@ -42,9 +42,20 @@ internal sealed record ConvGeometry(
         var (dh, dw) = rank == 1 ? (1, dilations[0]) : (dilations[0], dilations[1]);
         var (ph, pw) = rank == 1 ? (0, pads[0]) : (pads[0], pads[1]);
         var (ph2, pw2) = rank == 1 ? (0, pads[1]) : (pads[2], pads[3]);
-        var oh = (h + ph + ph2 - dh * (kh - 1) - 1) / sh + 1;
-        var ow = (w + pw + pw2 - dw * (kw - 1) - 1) / sw + 1;
+        // ceil_mode (pooling) rounds the output size up; a last window that would start past the input and its
+        // leading pad is dropped (the PyTorch and ONNX Runtime rule).
+        var ceil = a.GetLong("ceil_mode", 0) != 0;
+        int Out(int size, int pb, int pe, int d, int k, int s)
+        {
+            var span = size + pb + pe - d * (k - 1) - 1;
+            if (span < 0) return 0;
+            var o = (ceil ? (span + s - 1) / s : span / s) + 1;
+            if (ceil && (o - 1) * s >= size + pb) o--;
+            return o;
+        }
+        var oh = Out(h, ph, ph2, dh, kh, sh);
+        var ow = Out(w, pw, pw2, dw, kw, sw);
         if (oh < 1 || ow < 1) throw new ShapeException($"{op}: the window ({string.Join("x", kernel)}, dilation {string.Join(",", dilations)}) does not fit input {x} with pads [{string.Join(", ", pads)}].");
-        return new ConvGeometry(x.Dims[0], c, h, w, outChannels, kh, kw, oh, ow, sh, sw, ph, pw, dh, dw, group, rank);
+        return new ConvGeometry(x.Dims[0], c, h, w, outChannels, kh, kw, oh, ow, sh, sw, ph, pw, dh, dw, group, rank, ph2, pw2);
     }
 }

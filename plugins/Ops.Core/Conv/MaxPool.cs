@@ -13,7 +13,6 @@ internal sealed class MaxPool : IDifferentiableOp, IOpSamples
         var x = inputs[0];
         if (!x.DType.IsFloatingPoint()) throw new DTypeException($"MaxPool takes float32 or float64, got {x.DType}.");
         var k = ctx.Attributes.GetInts("kernel_shape");
-        if (ctx.Attributes.GetLong("ceil_mode", 0) != 0) throw new AttributeException("MaxPool: ceil_mode=1 is not supported.");
         var g = ConvGeometry.Of("MaxPool", x.Shape, x.Shape[1], k, ctx.Attributes);
         var shape = new Shape([g.N, g.C, .. (g.SpatialRank == 1 ? new[] { g.OW } : [g.OH, g.OW])]);
         var y = Tensor.Empty(shape, x.DType);

@@ -64,7 +64,7 @@ internal sealed class Gather : LinearOp, IOpSamples
     {
         yield return new OpSample("rows of [5,3]", [BinarySamples.U(rng, [5, 3], (-2, 2)), Tensor.FromArray(new long[] { 4, 0, -1, 2 }, 4)], OpAttributes.Of(("axis", 0)));
         yield return new OpSample("columns with repeats", [BinarySamples.U(rng, [2, 4, 3], (-2, 2)), Tensor.FromArray(new long[] { 1, 1, 3, 0, 2, 1 }, 2, 3)], OpAttributes.Of(("axis", 1)));
-        yield return new OpSample("scalar index", [BinarySamples.U(rng, [4, 2], (-2, 2)), Tensor.FromArray(new long[] { 1 }, [])], OpAttributes.Of(("axis", -1)));
+        yield return new OpSample("scalar index", [BinarySamples.U(rng, [4, 2], (-2, 2)), new Tensor(new long[] { 1 }, Shape.Scalar)], OpAttributes.Of(("axis", -1)));
     }
 }
 

@@ -50,19 +50,19 @@ internal sealed class GemmRouter : IGemmRouter
         return (best.Gemm, new GemmRoute(key, best.Gemm.Name, reason));
     }
 
-    /// <summary>Best of a few runs on scratch data of the real size (capped so calibration stays short).</summary>
+    /// <summary>
+    /// Best of a few runs on scratch data. Dimensions above 2048 are sampled at 2048 and the time scaled by the
+    /// flop ratio, so calibrating a huge product (e.g. an im2col GEMM) stays short and never allocates much.
+    /// </summary>
     private static double Time(IGemm gemm, bool ta, bool tb, int m, int n, int k, DType dtype)
     {
-        const long maxElements = 1 << 24;
-        if ((long)m * k > maxElements || (long)k * n > maxElements || (long)m * n > maxElements)
-        {
-            // Very large products: time a slice of rows (GEMM cost is linear in m).
-            var rows = (int)Math.Max(1, Math.Min(m, maxElements / Math.Max(Math.Max(k, n), 1)));
-            return Time(gemm, ta, tb, rows, n, k, dtype) * m / rows;
-        }
-        var flops = 2.0 * m * n * k;
+        const int cap = 2048;
+        var (sm, sn, sk) = (Math.Min(m, cap), Math.Min(n, cap), Math.Min(k, cap));
+        var scale = (double)m * n * k / ((double)sm * sn * sk);
+        var flops = 2.0 * sm * sn * sk;
         var runs = flops > 1e9 ? 2 : flops > 1e7 ? 4 : 16;
-        return dtype == DType.Float64 ? Run<double>(gemm, ta, tb, m, n, k, runs) : Run<float>(gemm, ta, tb, m, n, k, runs);
+        var seconds = dtype == DType.Float64 ? Run<double>(gemm, ta, tb, sm, sn, sk, runs) : Run<float>(gemm, ta, tb, sm, sn, sk, runs);
+        return seconds * scale;
     }
 
     private static double Run<T>(IGemm gemm, bool ta, bool tb, int m, int n, int k, int runs) where T : unmanaged, INumber<T>

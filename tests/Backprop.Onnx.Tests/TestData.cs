@@ -1,0 +1,64 @@
+using System.Reflection;
+using Backprop.Onnx.Proto;
+using Google.Protobuf;
+
+namespace Backprop.Onnx.Tests;
+
+/// <summary>Locations of test data and small helpers to build models in code.</summary>
+internal static class TestData
+{
+    public static string RepoRoot =>
+        typeof(TestData).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().First(a => a.Key == "RepoRoot").Value!;
+
+    /// <summary>Backend node-test roots that exist here: the ONNX 1.22 copy beside the repo and Debian's libonnx-testdata.</summary>
+    public static IEnumerable<(string Label, string Path)> NodeTestRoots()
+    {
+        var shared = Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "onnx-backend-v1.22", "node"));
+        if (Directory.Exists(shared)) yield return ("onnx 1.22", shared);
+        foreach (var kind in new[] { "node", "simple", "pytorch-converted", "pytorch-operator" })
+        {
+            var debian = Path.Combine("/usr/share/libonnx-testdata/data", kind);
+            if (Directory.Exists(debian)) yield return ($"debian libonnx-testdata 1.12 {kind}", debian);
+        }
+    }
+
+    public static string Temp()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "backprop-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    public static ValueInfoProto Value(string name, TensorProto.Types.DataType type, params long[] dims)
+    {
+        var shape = new TensorShapeProto();
+        foreach (var d in dims) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
+        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = shape } } };
+    }
+
+    public static NodeProto Node(string op, string[] inputs, string[] outputs, string name = "", params AttributeProto[] attributes)
+    {
+        var n = new NodeProto { OpType = op, Name = name };
+        n.Input.AddRange(inputs);
+        n.Output.AddRange(outputs);
+        n.Attribute.AddRange(attributes);
+        return n;
+    }
+
+    public static ModelProto Model(GraphProto graph, int opset = 17)
+    {
+        var m = new ModelProto { IrVersion = 8, Graph = graph, ProducerName = "backprop-tests" };
+        m.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = opset });
+        return m;
+    }
+
+    public static TensorProto FloatTensor(string name, float[] values, params long[] dims)
+    {
+        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
+        t.Dims.AddRange(dims);
+        t.FloatData.AddRange(values);
+        return t;
+    }
+
+    public static byte[] Bytes(IMessage message) => message.ToByteArray();
+}

@@ -1,0 +1,144 @@
+using Backprop.Onnx.Proto;
+
+namespace Backprop.Onnx;
+
+/// <summary>A validated graph: nodes in dependency order, each bound to its importer.</summary>
+internal sealed class GraphPlan
+{
+    private readonly (NodeProto Node, INodeImporter Importer, int Opset)[] _steps;
+    private readonly string[] _outputs;
+
+    private GraphPlan((NodeProto, INodeImporter, int)[] steps, string[] outputs)
+    {
+        _steps = steps;
+        _outputs = outputs;
+    }
+
+    public static GraphPlan Build(GraphProto graph, IReadOnlyDictionary<string, int> opsets, OnnxLoadOptions options, IEnumerable<string> outerNames, int depth)
+    {
+        if (depth > options.Limits.MaxSubgraphDepth) throw new OnnxImportException($"subgraphs nest deeper than {options.Limits.MaxSubgraphDepth}.");
+        if (graph.Node.Count > options.Limits.MaxNodes) throw new OnnxImportException($"the graph has {graph.Node.Count} nodes, over the limit of {options.Limits.MaxNodes}.");
+        var unsupported = new List<string>();
+        var bound = new (NodeProto, INodeImporter, int)[graph.Node.Count];
+        for (var i = 0; i < graph.Node.Count; i++)
+        {
+            var node = graph.Node[i];
+            var domain = node.Domain == "ai.onnx" ? "" : node.Domain;
+            if (!opsets.TryGetValue(domain, out var opset))
+            {
+                unsupported.Add($"{node.OpType} (domain '{domain}') at node '{node.Name}': the model imports no opset for domain '{domain}'");
+                continue;
+            }
+            var importer = options.Importers.Find(domain, node.OpType, opset) ?? PluginOp(domain, node.OpType, opset);
+            if (importer is null)
+            {
+                var versions = options.Importers.Versions(domain, node.OpType);
+                unsupported.Add($"{node.OpType} (domain '{domain}', opset {opset}) at node '{node.Name}'; supported versions: {(versions.Length == 0 ? "none" : versions)}");
+                continue;
+            }
+            bound[i] = (node, importer, opset);
+        }
+        if (unsupported.Count > 0) throw new UnsupportedOpsException(unsupported);
+        var order = Order(graph, outerNames);
+        return new GraphPlan(order.Select(i => bound[i]).ToArray(), graph.Output.Select(o => o.Name).ToArray());
+    }
+
+    /// <summary>Topological order (Kahn); undefined inputs and cycles are errors naming the node.</summary>
+    private static List<int> Order(GraphProto graph, IEnumerable<string> outerNames)
+    {
+        var available = new HashSet<string>(outerNames, StringComparer.Ordinal);
+        foreach (var i in graph.Input) available.Add(i.Name);
+        foreach (var i in graph.Initializer) available.Add(i.Name);
+        var producer = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var n = 0; n < graph.Node.Count; n++)
+        {
+            foreach (var o in graph.Node[n].Output)
+            {
+                if (o.Length == 0) continue;
+                if (producer.ContainsKey(o) || available.Contains(o))
+                    throw new OnnxImportException($"output '{o}' is produced twice (SSA violated).", node: NodeName(graph.Node[n]));
+                producer[o] = n;
+            }
+        }
+        var pending = new int[graph.Node.Count];
+        var consumers = new List<int>[graph.Node.Count];
+        for (var n = 0; n < graph.Node.Count; n++)
+        {
+            consumers[n] = [];
+            foreach (var input in graph.Node[n].Input)
+            {
+                if (input.Length == 0 || available.Contains(input)) continue;
+                if (!producer.TryGetValue(input, out _))
+                    throw new OnnxImportException($"input '{input}' is not defined by any graph input, initializer or node.", node: NodeName(graph.Node[n]));
+                pending[n]++;
+            }
+        }
+        for (var n = 0; n < graph.Node.Count; n++)
+        {
+            foreach (var input in graph.Node[n].Input)
+            {
+                if (input.Length > 0 && !available.Contains(input) && producer.TryGetValue(input, out var p)) consumers[p].Add(n);
+            }
+        }
+        var order = new List<int>();
+        var ready = new Queue<int>(Enumerable.Range(0, graph.Node.Count).Where(n => pending[n] == 0));
+        while (ready.Count > 0)
+        {
+            var n = ready.Dequeue();
+            order.Add(n);
+            foreach (var c in consumers[n])
+            {
+                if (--pending[c] == 0) ready.Enqueue(c);
+            }
+        }
+        if (order.Count != graph.Node.Count)
+        {
+            var stuck = Enumerable.Range(0, graph.Node.Count).First(n => pending[n] > 0);
+            throw new OnnxImportException("the graph has a cycle through this node.", node: NodeName(graph.Node[stuck]));
+        }
+        foreach (var o in graph.Output)
+        {
+            if (!available.Contains(o.Name) && !producer.ContainsKey(o.Name))
+                throw new OnnxImportException($"graph output '{o.Name}' is not produced by any node.");
+        }
+        return order;
+    }
+
+    /// <summary>A custom-domain node served by a loaded plugin op of the same domain and name.</summary>
+    private static INodeImporter? PluginOp(string domain, string opType, int opset)
+    {
+        if (domain.Length == 0 || TensorRuntime.Current is not Backprop.Runtime.BackpropRuntime rt) return null;
+        return rt.Ops.Resolve(domain, opType, opset) is null ? null : new PluginOpImporter(domain, opType);
+    }
+
+    private static string NodeName(NodeProto n) => string.IsNullOrEmpty(n.Name) ? $"{n.OpType}({string.Join(",", n.Output)})" : n.Name;
+
+    public Dictionary<string, Tensor> Run(Dictionary<string, Tensor> env, bool training)
+    {
+        foreach (var (node, importer, opset) in _steps)
+        {
+            var inputs = node.Input.Select(n => n.Length == 0 ? null : env.TryGetValue(n, out var t) ? t : throw new OnnxImportException($"input '{n}' has no value.", node: NodeName(node))).ToArray();
+            var ctx = new NodeContext(node, inputs, opset, training);
+            Tensor?[] outputs;
+            try
+            {
+                outputs = importer.Run(ctx);
+            }
+            catch (BackpropException e) when (e is not OnnxImportException)
+            {
+                throw new OnnxImportException($"{node.OpType} failed: {e.Message}", node: ctx.Name, inner: e);
+            }
+            for (var k = 0; k < node.Output.Count && k < outputs.Length; k++)
+            {
+                if (node.Output[k].Length > 0 && outputs[k] is { } t) env[node.Output[k]] = t;
+            }
+        }
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var o in _outputs)
+        {
+            result[o] = env.TryGetValue(o, out var t) ? t
+                : throw new OnnxImportException($"graph output '{o}' was not computed: the node that should produce it does not support that optional output.");
+        }
+        return result;
+    }
+}

@@ -1,0 +1,16 @@
+namespace Backprop.Onnx.Importers;
+
+/// <summary>ONNX Conv (https://onnx.ai/onnx/operators/onnx__Conv.html), 1-D and 2-D: strides, pads, dilations, group, auto_pad.</summary>
+internal sealed class ConvImporter : INodeImporter
+{
+    public string OpType => "Conv";
+
+    public Tensor?[] Run(NodeContext ctx)
+    {
+        var x = ctx.Input(0);
+        var w = ctx.Input(1);
+        var kernel = ctx.Ints("kernel_shape")?.Select(v => (int)v).ToArray() ?? w.Shape.Dims[2..].ToArray();
+        var attrs = Helpers.Window(ctx, x.Shape, kernel, conv: true);
+        return [ctx.Optional(2) is { } b ? Ops.Call("Conv", attrs, x, w, b) : Ops.Call("Conv", attrs, x, w)];
+    }
+}

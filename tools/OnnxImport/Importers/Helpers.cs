@@ -1,0 +1,77 @@
+using Backprop.Onnx.Proto;
+
+namespace Backprop.Onnx.Importers;
+
+/// <summary>Pieces shared by several importers.</summary>
+internal static class Helpers
+{
+    /// <summary>Backprop dtype for an ONNX element type (integers widen to int64, float16 to float32).</summary>
+    public static DType ToDType(long onnxType, NodeContext ctx) => (TensorProto.Types.DataType)onnxType switch
+    {
+        TensorProto.Types.DataType.Float or TensorProto.Types.DataType.Float16 or TensorProto.Types.DataType.Bfloat16 => DType.Float32,
+        TensorProto.Types.DataType.Double => DType.Float64,
+        TensorProto.Types.DataType.Bool => DType.Bool,
+        TensorProto.Types.DataType.Int64 or TensorProto.Types.DataType.Int32 or TensorProto.Types.DataType.Int16 or TensorProto.Types.DataType.Int8
+            or TensorProto.Types.DataType.Uint8 or TensorProto.Types.DataType.Uint16 or TensorProto.Types.DataType.Uint32 or TensorProto.Types.DataType.Uint64 => DType.Int64,
+        var other => throw ctx.Error($"element type {other} is not supported."),
+    };
+
+    /// <summary>Elementwise arithmetic: float through differentiable ops, int64 (shape arithmetic) computed directly.</summary>
+    public static Tensor Arith(Tensor a, Tensor b, Func<Tensor, Tensor, Tensor> floatOp, Func<long, long, long> intOp, NodeContext ctx)
+    {
+        if (a.DType.IsFloatingPoint() || b.DType.IsFloatingPoint())
+        {
+            if (a.DType != b.DType) throw ctx.Error($"operands have different types {a.DType} and {b.DType}.");
+            return floatOp(a, b);
+        }
+        if (a.DType != DType.Int64 || b.DType != DType.Int64) throw ctx.Error($"arithmetic on {a.DType} and {b.DType} is not supported.");
+        var shape = Shape.Broadcast(a.Shape, b.Shape);
+        var av = Ops.Expand(a, shape).ToInt64Array();
+        var bv = Ops.Expand(b, shape).ToInt64Array();
+        var r = new long[av.Length];
+        for (var i = 0; i < r.Length; i++) r[i] = intOp(av[i], bv[i]);
+        return new Tensor(r, shape);
+    }
+
+    /// <summary>Normalises ONNX axes against a rank.</summary>
+    public static int[] Axes(IEnumerable<long> axes, int rank) => axes.Select(a => Shape.NormalizeAxis(checked((int)a), rank)).ToArray();
+
+    /// <summary>Convolution/pooling attributes with auto_pad resolved to explicit pads.</summary>
+    public static OpAttributes Window(NodeContext ctx, Shape input, int[] kernel, bool conv)
+    {
+        var rank = input.Rank - 2;
+        var strides = ctx.Ints("strides")?.Select(v => (int)v).ToArray() ?? Enumerable.Repeat(1, rank).ToArray();
+        var dilations = ctx.Ints("dilations")?.Select(v => (int)v).ToArray() ?? Enumerable.Repeat(1, rank).ToArray();
+        var pads = ctx.Ints("pads")?.Select(v => (int)v).ToArray() ?? new int[2 * rank];
+        var autoPad = ctx.String("auto_pad", "NOTSET");
+        if (autoPad is "SAME_UPPER" or "SAME_LOWER")
+        {
+            for (var i = 0; i < rank; i++)
+            {
+                var inSize = input.Dims[2 + i];
+                var outSize = (inSize + strides[i] - 1) / strides[i];
+                var total = Math.Max(0, (outSize - 1) * strides[i] + dilations[i] * (kernel[i] - 1) + 1 - inSize);
+                var small = total / 2;
+                (pads[i], pads[i + rank]) = autoPad == "SAME_UPPER" ? (small, total - small) : (total - small, small);
+            }
+        }
+        else if (autoPad is not ("NOTSET" or "VALID" or ""))
+        {
+            throw ctx.Error($"auto_pad '{autoPad}' is not supported.");
+        }
+        if (autoPad == "VALID") pads = new int[2 * rank];
+        var attrs = OpAttributes.Of(("strides", strides), ("dilations", dilations), ("pads", pads));
+        if (conv) attrs = attrs.With("group", (int)ctx.Int("group", 1));
+        else attrs = attrs.With("kernel_shape", kernel);
+        if (!conv) attrs = attrs.With("ceil_mode", ctx.Int("ceil_mode", 0));
+        return attrs;
+    }
+
+    /// <summary>Shape [1, C, 1, …] for broadcasting a per-channel vector over an NC… tensor.</summary>
+    public static int[] ChannelShape(Tensor x, int channels)
+    {
+        var s = Enumerable.Repeat(1, x.Rank).ToArray();
+        s[1] = channels;
+        return s;
+    }
+}
