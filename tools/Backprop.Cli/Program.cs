@@ -7,6 +7,9 @@ app.Configure(config =>
     config.SetApplicationName("backprop");
     config.AddCommand<InfoCommand>("info").WithDescription("Lists loaded plugins, their ops and kernels, and plugins that failed.");
     config.AddCommand<RunCommand>("run").WithDescription("Runs an ONNX model on TensorProto inputs and writes each output as a TensorProto file.");
+    config.AddCommand<GradCommand>("grad").WithDescription("Gradient of Σ⟨seed, output⟩ with respect to every floating-point input and initializer.");
+    config.AddCommand<JvpCommand>("jvp").WithDescription("Forward-mode tangents of every output for tangents of inputs or initializers.");
+    config.AddCommand<HvpCommand>("hvp").WithDescription("Hessian-vector product of Σ⟨seed, output⟩ with respect to the named tensors.");
     config.AddCommand<InspectCommand>("inspect").WithDescription("Shows a model's opsets, inputs, outputs, parameter count, op histogram and unsupported ops.");
 });
 return app.Run(args);

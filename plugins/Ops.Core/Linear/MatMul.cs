@@ -24,7 +24,7 @@ internal sealed class MatMul : BilinearOp, IOpSamples
         var batchA = new Shape(a.Shape.Dims[..^2].ToArray());
         var batchB = new Shape(b.Shape.Dims[..^2].ToArray());
         var batch = Shape.Broadcast(batchA, batchB);
-        var y = Tensor.Zeros(new Shape([.. batch.Dims, m, n]), dtype);
+        var y = Tensor.Empty(new Shape([.. batch.Dims, m, n]), dtype); // every backend overwrites C when beta = 0
         var sa = batchA.BroadcastStrides(batch);
         var sb = batchB.BroadcastStrides(batch);
         var gemm = ctx.Kernels.Get<IGemmRouter>().Select(ctx.Kernels, ta, tb, m, n, k, dtype);
