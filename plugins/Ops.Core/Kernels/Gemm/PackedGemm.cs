@@ -86,7 +86,7 @@ internal sealed unsafe class PackedGemm : IGemm
             }
             var chunk = ((extent + parts - 1) / parts + unit - 1) / unit * unit;
             var (pa, pb, pc) = ((nint)a, (nint)b, (nint)c);
-            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, part =>
+            KernelThreads.For(parts, threads, part =>
             {
                 var start = part * chunk;
                 var size = Math.Min(chunk, extent - start);
