@@ -1,7 +1,7 @@
 namespace Backprop.Plugins.Core;
 
 /// <summary>y = x.flat[indices] (int64 indices into the flattened x; y has the indices' shape). Linear in x.</summary>
-internal sealed class IndexGather : LinearOp
+internal sealed class IndexGather : LinearOp, IOpSamples
 {
     public static readonly IndexGather Instance = new();
 
@@ -23,10 +23,15 @@ internal sealed class IndexGather : LinearOp
 
     public override Tensor?[] Vjp(OpContext ctx, ReadOnlySpan<Tensor?> g) =>
         [Ops.Call(IndexScatter.Instance, OpAttributes.Of(("shape", ctx.Input(0).Shape.ToArray())), g[0]!, ctx.Input(1)), null];
+
+    public IEnumerable<OpSample> Samples(Random rng)
+    {
+        yield return new OpSample("repeats", BinarySamples.U(rng, [3, 4], (-2, 2)), Tensor.FromArray(new long[] { 0, 5, 5, 11, 3, 0 }, 2, 3));
+    }
 }
 
 /// <summary>Adds g into zeros of attribute shape at flat positions indices (repeats accumulate). Linear in g; adjoint of <see cref="IndexGather"/>.</summary>
-internal sealed class IndexScatter : LinearOp
+internal sealed class IndexScatter : LinearOp, IOpSamples
 {
     public static readonly IndexScatter Instance = new();
 
@@ -51,4 +56,9 @@ internal sealed class IndexScatter : LinearOp
 
     public override Tensor?[] Vjp(OpContext ctx, ReadOnlySpan<Tensor?> g) =>
         [Ops.Call(IndexGather.Instance, OpAttributes.Empty, g[0]!, ctx.Input(1)), null];
+
+    public IEnumerable<OpSample> Samples(Random rng)
+    {
+        yield return new OpSample("repeats", [BinarySamples.U(rng, [5], (-2, 2)), Tensor.FromArray(new long[] { 1, 1, 4, 0, 2 })], OpAttributes.Of(("shape", new[] { 2, 3 })));
+    }
 }

@@ -75,3 +75,28 @@ internal static class Helpers
         return s;
     }
 }
+
+/// <summary>
+/// Base of the Reduce* importers: axes are an attribute before <see cref="AxesInputSince"/> and an optional input from
+/// it; empty axes mean all axes unless noop_with_empty_axes; keepdims defaults to 1.
+/// </summary>
+internal abstract class ReduceImporter : INodeImporter
+{
+    public abstract string OpType { get; }
+
+    /// <summary>The opset from which axes come as an input.</summary>
+    protected virtual int AxesInputSince => 18;
+
+    /// <summary>The reduction itself.</summary>
+    protected abstract Tensor Reduce(Tensor x, int[] axes, bool keepDims);
+
+    public Tensor?[] Run(NodeContext ctx)
+    {
+        var x = ctx.Input(0);
+        var raw = ctx.Opset < AxesInputSince ? ctx.Ints("axes") : ctx.Optional(1)?.ToInt64Array();
+        var keep = ctx.Int("keepdims", 1) != 0;
+        if ((raw is null || raw.Length == 0) && ctx.Int("noop_with_empty_axes", 0) != 0) return [x];
+        var axes = raw is null || raw.Length == 0 ? Enumerable.Range(0, x.Rank).ToArray() : Helpers.Axes(raw, x.Rank);
+        return [Reduce(x, axes, keep)];
+    }
+}

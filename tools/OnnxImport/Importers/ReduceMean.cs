@@ -1,18 +1,9 @@
 namespace Backprop.Onnx.Importers;
 
-/// <summary>ONNX ReduceMean (https://onnx.ai/onnx/operators/onnx__ReduceMean.html).</summary>
-internal sealed class ReduceMeanImporter : INodeImporter
+/// <summary>ONNX ReduceMean (https://onnx.ai/onnx/operators/onnx__ReduceMean.html): Mean; axes input from opset 18.</summary>
+internal sealed class ReduceMeanImporter : ReduceImporter
 {
-    public string OpType => "ReduceMean";
+    public override string OpType => "ReduceMean";
 
-    public Tensor?[] Run(NodeContext ctx)
-    {
-        // Axes: attribute before opset 18, optional input from 18; empty means all unless noop_with_empty_axes.
-        var x = ctx.Input(0);
-        var raw = ctx.Opset < 18 ? ctx.Ints("axes") : ctx.Optional(1)?.ToInt64Array();
-        var keep = ctx.Int("keepdims", 1) != 0;
-        if ((raw is null || raw.Length == 0) && ctx.Int("noop_with_empty_axes", 0) != 0) return [x];
-        var axes = raw is null || raw.Length == 0 ? Enumerable.Range(0, x.Rank).ToArray() : Helpers.Axes(raw, x.Rank);
-        return [Ops.ReduceMean(x, axes, keep)];
-    }
+    protected override Tensor Reduce(Tensor x, int[] axes, bool keepDims) => Ops.ReduceMean(x, axes, keepDims);
 }

@@ -1,18 +1,9 @@
 namespace Backprop.Onnx.Importers;
 
-/// <summary>ONNX ReduceMin (https://onnx.ai/onnx/operators/onnx__ReduceMin.html).</summary>
-internal sealed class ReduceMinImporter : INodeImporter
+/// <summary>ONNX ReduceMin (https://onnx.ai/onnx/operators/onnx__ReduceMin.html): Minimum (ties share the gradient); axes input from opset 18.</summary>
+internal sealed class ReduceMinImporter : ReduceImporter
 {
-    public string OpType => "ReduceMin";
+    public override string OpType => "ReduceMin";
 
-    public Tensor?[] Run(NodeContext ctx)
-    {
-        // Axes: attribute before opset 18, optional input from 18; empty means all unless noop_with_empty_axes.
-        var x = ctx.Input(0);
-        var raw = ctx.Opset < 18 ? ctx.Ints("axes") : ctx.Optional(1)?.ToInt64Array();
-        var keep = ctx.Int("keepdims", 1) != 0;
-        if ((raw is null || raw.Length == 0) && ctx.Int("noop_with_empty_axes", 0) != 0) return [x];
-        var axes = raw is null || raw.Length == 0 ? Enumerable.Range(0, x.Rank).ToArray() : Helpers.Axes(raw, x.Rank);
-        return [Ops.ReduceMin(x, axes, keep)];
-    }
+    protected override Tensor Reduce(Tensor x, int[] axes, bool keepDims) => Ops.ReduceMin(x, axes, keepDims);
 }

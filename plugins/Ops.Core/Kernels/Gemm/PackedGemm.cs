@@ -40,7 +40,7 @@ internal sealed unsafe class PackedGemm : IGemm
     private static void Run<T>(bool transA, bool transB, int m, int n, int k, T alpha, ReadOnlySpan<T> a, int lda,
         ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        GemmArgs.Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        GemmArguments.Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
         if (m == 0 || n == 0) return;
         if (!Use256 || (long)m * n * k < SmallWork)
         {
@@ -252,26 +252,5 @@ internal sealed unsafe class PackedGemm : IGemm
                 for (var jj = cols; jj < nr; jj++) row[jj] = T.Zero;
             }
         }
-    }
-}
-
-/// <summary>Argument checks shared by GEMM backends.</summary>
-internal static class GemmArgs
-{
-    public static void Validate(bool transA, bool transB, int m, int n, int k, int aLen, int lda, int bLen, int ldb, int cLen, int ldc)
-    {
-        if (m < 0 || n < 0 || k < 0) throw new ArgumentOutOfRangeException(nameof(m), $"GEMM sizes must be non-negative: m={m}, n={n}, k={k}.");
-        var (ar, ac) = transA ? (k, m) : (m, k);
-        var (br, bc) = transB ? (n, k) : (k, n);
-        Need("A", ar, ac, lda, aLen);
-        Need("B", br, bc, ldb, bLen);
-        Need("C", m, n, ldc, cLen);
-    }
-
-    private static void Need(string name, int rows, int cols, int ld, int length)
-    {
-        if (rows == 0 || cols == 0) return;
-        if (ld < cols) throw new ArgumentException($"GEMM: leading dimension of {name} ({ld}) is smaller than its {cols} columns.");
-        if ((long)(rows - 1) * ld + cols > length) throw new ArgumentException($"GEMM: {name} needs {(long)(rows - 1) * ld + cols} elements ({rows}×{cols}, ld {ld}) but has {length}.");
     }
 }
