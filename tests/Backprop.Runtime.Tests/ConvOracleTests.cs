@@ -94,6 +94,26 @@ public class ConvOracleTests
     }
 
     [Fact]
+    public void MaxPool_2x2_stride_2_fast_path_matches_the_window_loop()
+    {
+        var x = Tensor.Uniform(new Shape(2, 3, 7, 9), _rng, dtype: DType.Float32);
+        var outputs = Ops.CallMulti("", "MaxPool", OpAttributes.Of(("kernel_shape", new[] { 2, 2 }), ("strides", new[] { 2, 2 })), x);
+        Assert.Equal(new Shape(2, 3, 3, 4), outputs[0].Shape);
+        var (xv, yv, iv) = (x.ToDoubleArray(), outputs[0].ToDoubleArray(), outputs[1].ToInt64Array());
+        var o = 0;
+        for (var plane = 0; plane < 6; plane++)
+        for (var i = 0; i < 3; i++)
+        for (var j = 0; j < 4; j++, o++)
+        {
+            var at = plane * 63 + 2 * i * 9 + 2 * j;
+            int[] window = [at, at + 1, at + 9, at + 10];
+            var best = window.Max(k => xv[k]);
+            TestEnv.Close(best, yv[o], 0, $"max {o}");
+            Assert.Equal(window.First(k => xv[k] == best), iv[o]);
+        }
+    }
+
+    [Fact]
     public void Bad_convolution_shapes_say_what_is_wrong()
     {
         var e = Assert.Throws<ShapeException>(() => Ops.Call("Conv", OpAttributes.Empty, Tensor.Zeros(new Shape(1, 3, 5, 5)), Tensor.Zeros(new Shape(2, 4, 3, 3))));

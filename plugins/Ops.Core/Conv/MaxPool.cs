@@ -17,9 +17,52 @@ internal sealed class MaxPool : IDifferentiableOp, IOpSamples
         var shape = new Shape([g.N, g.C, .. (g.SpatialRank == 1 ? new[] { g.OW } : [g.OH, g.OW])]);
         var y = Tensor.Empty(shape, x.DType);
         var indices = Tensor.Empty(shape, DType.Int64);
-        if (x.DType == DType.Float32) Pool(x.Span<float>(), y.Span<float>(), indices.Span<long>(), g);
-        else Pool(x.Span<double>(), y.Span<double>(), indices.Span<long>(), g);
+        var simple = g is { KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0, PHEnd: 0, PWEnd: 0, DH: 1, DW: 1 } && g.SpatialRank == 2;
+        if (x.DType == DType.Float32)
+        {
+            if (simple) Pool2x2(x.Span<float>(), y.Span<float>(), indices.Span<long>(), g);
+            else Pool(x.Span<float>(), y.Span<float>(), indices.Span<long>(), g);
+        }
+        else
+        {
+            if (simple) Pool2x2(x.Span<double>(), y.Span<double>(), indices.Span<long>(), g);
+            else Pool(x.Span<double>(), y.Span<double>(), indices.Span<long>(), g);
+        }
         return [y, indices];
+    }
+
+    /// <summary>
+    /// The common 2×2, stride-2 window: the row pair is reduced with a SIMD max first, then each output takes the larger of
+    /// two neighbours and its index is picked by comparison (no floating-point dependency chain).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void Pool2x2<T>(ReadOnlySpan<T> src, Span<T> values, Span<long> indices, ConvGeometry g) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        int h = g.H, w = g.W, oh = g.OH, ow = g.OW;
+        Span<T> rowMax = w <= 4096 ? stackalloc T[w] : new T[w];
+        var o = 0;
+        for (var plane = 0; plane < g.N * g.C; plane++)
+        {
+            var planeStart = plane * h * w;
+            for (var y = 0; y < oh; y++, o += ow)
+            {
+                var r0 = planeStart + 2 * y * w;
+                var top = src.Slice(r0, w);
+                var bottom = src.Slice(r0 + w, w);
+                System.Numerics.Tensors.TensorPrimitives.Max(top, bottom, rowMax);
+                var outValues = values.Slice(o, ow);
+                var outIndices = indices.Slice(o, ow);
+                for (var x = 0; x < ow; x++)
+                {
+                    var (a, b) = (rowMax[2 * x], rowMax[2 * x + 1]);
+                    var best = T.Max(a, b);
+                    outValues[x] = best;
+                    var c = 2 * x;
+                    // First position (row-major within the window) holding the maximum, as the general kernel picks it.
+                    outIndices[x] = top[c] == best ? r0 + c : top[c + 1] == best ? r0 + c + 1 : bottom[c] == best ? r0 + w + c : r0 + w + c + 1;
+                }
+            }
+        }
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
