@@ -19,7 +19,7 @@ public sealed class CoreModule : IOpModule
             new Squeeze(), new Unsqueeze(), new Pad(),
             new MatMul(), new Gemm(), new Softmax(), new LogSoftmax(),
             new MseLoss(), new NllLoss(), new CrossEntropyLoss(),
-            new Conv(), new MaxPool(), new AveragePool(), new GlobalAveragePool(),
+            new Conv(), new ConvTranspose(), new MaxPool(), new AveragePool(), new GlobalAveragePool(),
             IndexGather.Instance, IndexScatter.Instance,
         ];
         foreach (var op in ops) registry.AddOp(op);

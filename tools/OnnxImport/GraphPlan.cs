@@ -36,6 +36,11 @@ internal sealed class GraphPlan
                 unsupported.Add($"{node.OpType} (domain '{domain}', opset {opset}) at node '{node.Name}'; supported versions: {(versions.Length == 0 ? "none" : versions)}");
                 continue;
             }
+            if (importer.Unsupported(node) is { } reason)
+            {
+                unsupported.Add($"{node.OpType} (domain '{domain}', opset {opset}) at node '{node.Name}': {reason}");
+                continue;
+            }
             bound[i] = (node, importer, opset);
         }
         if (unsupported.Count > 0) throw new UnsupportedOpsException(unsupported);

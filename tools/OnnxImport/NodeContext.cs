@@ -85,4 +85,7 @@ public interface INodeImporter
 
     /// <summary>Computes the node's outputs (null for an output that is not produced).</summary>
     Tensor?[] Run(NodeContext ctx);
+
+    /// <summary>Why this node's attribute configuration is not supported (checked before anything runs), or null.</summary>
+    string? Unsupported(Backprop.Onnx.Proto.NodeProto node) => null;
 }

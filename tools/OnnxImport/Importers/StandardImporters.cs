@@ -59,6 +59,8 @@ internal static class StandardImporters
         new InstanceNormalizationImporter(),
         new LayerNormalizationImporter(),
         new LRNImporter(),
+        new ConvTransposeImporter(),
+        new ResizeImporter(),
         new GatherElementsImporter(),
         new NegativeLogLikelihoodLossImporter(),
         new SoftmaxCrossEntropyLossImporter(),

@@ -1,0 +1,42 @@
+namespace Backprop.Onnx.Importers;
+
+/// <summary>
+/// ONNX ConvTranspose (https://onnx.ai/onnx/operators/onnx__ConvTranspose.html), 1-D and 2-D: strides, pads, dilations,
+/// group, output_padding; auto_pad and output_shape are not read (explicit pads only).
+/// </summary>
+internal sealed class ConvTransposeImporter : INodeImporter
+{
+    public string OpType => "ConvTranspose";
+
+    public Tensor?[] Run(NodeContext ctx)
+    {
+        var x = ctx.Input(0);
+        var w = ctx.Input(1);
+        var rank = x.Rank - 2;
+        var attrs = OpAttributes.Empty;
+        foreach (var name in new[] { "strides", "dilations", "output_padding" })
+            if (ctx.Ints(name) is { } v) attrs = attrs.With(name, v);
+        attrs = attrs.With("group", ctx.Int("group", 1));
+        var autoPad = ctx.String("auto_pad", "NOTSET");
+        var outputShape = ctx.Ints("output_shape");
+        if (outputShape is null && autoPad is "SAME_UPPER" or "SAME_LOWER")
+            outputShape = Enumerable.Range(0, rank).Select(i => (long)x.Shape[2 + i] * (ctx.Ints("strides")?[i] ?? 1)).ToArray();
+        if (outputShape is not null)
+        {
+            // The spec's pad rule for a requested output size: total = stride·(in−1) + output_padding + dilation·(k−1) + 1 − out.
+            var spatial = outputShape.Length == rank ? outputShape : outputShape[^rank..];
+            var pads = new int[2 * rank];
+            for (var i = 0; i < rank; i++)
+            {
+                var stride = ctx.Ints("strides")?[i] ?? 1;
+                var dilation = ctx.Ints("dilations")?[i] ?? 1;
+                var extra = ctx.Ints("output_padding")?[i] ?? 0;
+                var total = (int)(stride * (x.Shape[2 + i] - 1) + extra + (w.Shape[2 + i] - 1) * dilation + 1 - spatial[i]);
+                (pads[i], pads[i + rank]) = autoPad == "SAME_UPPER" ? (total - total / 2, total / 2) : (total / 2, total - total / 2);
+            }
+            attrs = attrs.With("pads", pads);
+        }
+        else if (ctx.Ints("pads") is { } p) attrs = attrs.With("pads", p);
+        return [ctx.Optional(2) is { } b ? Ops.Call("ConvTranspose", attrs, x, w, b) : Ops.Call("ConvTranspose", attrs, x, w)];
+    }
+}
