@@ -5,11 +5,5 @@ internal sealed class AndImporter : INodeImporter
 {
     public string OpType => "And";
 
-    public Tensor?[] Run(NodeContext ctx)
-    {
-        var shape = Shape.Broadcast(ctx.Input(0).Shape, ctx.Input(1).Shape);
-        var a = Ops.Expand(ctx.Input(0), shape).Span<bool>().ToArray();
-        var b = Ops.Expand(ctx.Input(1), shape).Span<bool>().ToArray();
-        return [new Tensor(a.Select((v, i) => v && b[i]).ToArray(), shape)];
-    }
+    public Tensor?[] Run(NodeContext ctx) => [Helpers.BoolBinary(ctx, (a, b) => a && b)];
 }

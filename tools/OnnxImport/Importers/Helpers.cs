@@ -67,6 +67,25 @@ internal static class Helpers
         return attrs;
     }
 
+    /// <summary>A broadcasting elementwise operation on two bool tensors (And, Or).</summary>
+    public static Tensor BoolBinary(NodeContext ctx, Func<bool, bool, bool> op)
+    {
+        var shape = Shape.Broadcast(ctx.Input(0).Shape, ctx.Input(1).Shape);
+        var a = Ops.Expand(ctx.Input(0), shape).Span<bool>().ToArray();
+        var b = Ops.Expand(ctx.Input(1), shape).Span<bool>().ToArray();
+        return new Tensor(a.Select((v, i) => op(v, b[i])).ToArray(), shape);
+    }
+
+    /// <summary>Softmax-family semantics before opset 13: the input is coerced to 2-D at axis (default 1) and normalised over the trailing block.</summary>
+    public static Tensor Coerced2D(NodeContext ctx, Func<Tensor, int, Tensor> op)
+    {
+        var x = ctx.Input(0);
+        var axis = Shape.NormalizeAxis((int)ctx.Int("axis", 1), x.Rank);
+        var outer = x.Shape.Dims[..axis].ToArray().Aggregate(1, (a, b) => a * b);
+        var y = op(Ops.Reshape(x, outer, x.Size / Math.Max(outer, 1)), -1);
+        return Ops.Reshape(y, x.Shape.ToArray());
+    }
+
     /// <summary>Shape [1, C, 1, …] for broadcasting a per-channel vector over an NC… tensor.</summary>
     public static int[] ChannelShape(Tensor x, int channels)
     {

@@ -11,7 +11,7 @@ namespace Backprop.Plugins.Core;
 /// </summary>
 internal sealed class GemmRouter : IGemmRouter
 {
-    private readonly ConcurrentDictionary<string, (IGemm Gemm, GemmRoute Route)> _cache = new();
+    private readonly ConcurrentDictionary<(DType, bool, bool, int, int, int), (IGemm Gemm, GemmRoute Route)> _cache = new();
     private readonly Lock _calibration = new();
 
     public IReadOnlyList<GemmRoute> Routes => _cache.Values.Select(v => v.Route).OrderBy(r => r.ShapeClass, StringComparer.Ordinal).ToList();
@@ -20,12 +20,13 @@ internal sealed class GemmRouter : IGemmRouter
     {
         var backends = kernels.GetAll<IGemm>();
         if (backends.Count == 1) return backends[0];
-        var key = $"{dtype} {(transA ? "T" : "N")}{(transB ? "T" : "N")} m~{Bucket(m)} n~{Bucket(n)} k~{Bucket(k)}";
+        var key = (dtype, transA, transB, Bucket(m), Bucket(n), Bucket(k));
         if (_cache.TryGetValue(key, out var hit)) return hit.Gemm;
         lock (_calibration)
         {
             if (_cache.TryGetValue(key, out hit)) return hit.Gemm;
-            var chosen = Decide(backends, key, transA, transB, m, n, k, dtype);
+            var shapeClass = $"{dtype} {(transA ? "T" : "N")}{(transB ? "T" : "N")} m~{key.Item4} n~{key.Item5} k~{key.Item6}";
+            var chosen = Decide(backends, shapeClass, transA, transB, m, n, k, dtype);
             _cache[key] = chosen;
             return chosen.Gemm;
         }

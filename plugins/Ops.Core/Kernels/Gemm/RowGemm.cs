@@ -7,19 +7,9 @@ namespace Backprop.Plugins.Core;
 /// Small-matrix GEMM: rows of C in parallel, each row built from SIMD axpy (B not transposed) or
 /// SIMD dot products (B transposed). Used below the size where packing pays off.
 /// </summary>
-internal sealed unsafe class RowGemm : IGemm
+internal static unsafe class RowGemm
 {
     private const long ParallelWork = 64 * 64 * 64;
-
-    public string Name => "managed row kernel (small matrices)";
-
-    public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, ReadOnlySpan<float> a, int lda,
-        ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc) =>
-        Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-
-    public void Gemm(bool transA, bool transB, int m, int n, int k, double alpha, ReadOnlySpan<double> a, int lda,
-        ReadOnlySpan<double> b, int ldb, double beta, Span<double> c, int ldc) =>
-        Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     internal static void Run<T>(bool transA, bool transB, int m, int n, int k, T alpha, ReadOnlySpan<T> a, int lda,
