@@ -14,7 +14,7 @@ public sealed class BlasModule : IOpModule
             registry.Note($"MKL backend disabled: {reason}. The managed GEMM serves.");
             return;
         }
-        registry.Note($"MKL {mkl.Version} from {mkl.Path}, {mkl.Threading.Name} threading, {mkl.Threads} threads, LP64 interface.");
+        registry.Note($"MKL {mkl.Version} from {mkl.Path}, {mkl.Threading.Name} threading, {mkl.Threads} threads, LP64 interface, reproducibility {mkl.Reproducible}.");
         registry.AddKernel<IGemm>(new MklGemm(mkl), priority: 10);
     }
 }

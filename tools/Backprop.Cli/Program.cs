@@ -10,6 +10,8 @@ app.Configure(config =>
     config.AddCommand<GradCommand>("grad").WithDescription("Gradient of Σ⟨seed, output⟩ with respect to every floating-point input and initializer.");
     config.AddCommand<JvpCommand>("jvp").WithDescription("Forward-mode tangents of every output for tangents of inputs or initializers.");
     config.AddCommand<HvpCommand>("hvp").WithDescription("Hessian-vector product of Σ⟨seed, output⟩ with respect to the named tensors.");
+    config.AddCommand<FineTuneCommand>("finetune").WithDescription("Fine-tunes an ONNX model on your data (optionally with a new head) and exports it back to ONNX.");
+    config.AddCommand<DemoCommand>("demo").WithDescription("Fine-tunes the bundled ResNet18 on rendered shapes, exports it and checks it under ONNX Runtime.");
     config.AddCommand<InspectCommand>("inspect").WithDescription("Shows a model's opsets, inputs, outputs, parameter count, op histogram and unsupported ops.");
 });
 return app.Run(args);

@@ -118,32 +118,51 @@ internal sealed class GraphPlan
 
     private static string NodeName(NodeProto n) => string.IsNullOrEmpty(n.Name) ? $"{n.OpType}({string.Join(",", n.Output)})" : n.Name;
 
-    public Dictionary<string, Tensor> Run(Dictionary<string, Tensor> env, bool training)
+    public Dictionary<string, Tensor> Run(Dictionary<string, Tensor> env, bool training, Random? random = null, IReadOnlyCollection<string>? wanted = null, bool batchStatistics = true)
     {
-        foreach (var (node, importer, opset) in _steps)
+        var outputs = wanted ?? (IReadOnlyCollection<string>)_outputs;
+        foreach (var (node, importer, opset) in wanted is null ? _steps : Needed(wanted, env.Keys))
         {
             var inputs = node.Input.Select(n => n.Length == 0 ? null : env.TryGetValue(n, out var t) ? t : throw new OnnxImportException($"input '{n}' has no value.", node: NodeName(node))).ToArray();
-            var ctx = new NodeContext(node, inputs, opset, training);
-            Tensor?[] outputs;
+            var ctx = new NodeContext(node, inputs, opset, training, random, batchStatistics);
+            Tensor?[] produced;
             try
             {
-                outputs = importer.Run(ctx);
+                produced = importer.Run(ctx);
             }
             catch (BackpropException e) when (e is not OnnxImportException)
             {
                 throw new OnnxImportException($"{node.OpType} failed: {e.Message}", node: ctx.Name, inner: e);
             }
-            for (var k = 0; k < node.Output.Count && k < outputs.Length; k++)
+            for (var k = 0; k < node.Output.Count && k < produced.Length; k++)
             {
-                if (node.Output[k].Length > 0 && outputs[k] is { } t) env[node.Output[k]] = t;
+                if (node.Output[k].Length > 0 && produced[k] is { } t) env[node.Output[k]] = t;
             }
         }
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var o in _outputs)
+        foreach (var o in outputs)
         {
             result[o] = env.TryGetValue(o, out var t) ? t
-                : throw new OnnxImportException($"graph output '{o}' was not computed: the node that should produce it does not support that optional output.");
+                : throw new OnnxImportException($"'{o}' was not computed: the node that should produce it does not support that optional output.");
         }
         return result;
+    }
+
+    /// <summary>True when some node produces <paramref name="name"/>.</summary>
+    public bool Produces(string name) => _steps.Any(s => s.Node.Output.Contains(name));
+
+    /// <summary>The steps needed to compute <paramref name="wanted"/> from <paramref name="known"/> values, in order.</summary>
+    private IEnumerable<(NodeProto Node, INodeImporter Importer, int Opset)> Needed(IReadOnlyCollection<string> wanted, IEnumerable<string> known)
+    {
+        var need = new HashSet<string>(wanted, StringComparer.Ordinal);
+        need.ExceptWith(known);
+        var keep = new bool[_steps.Length];
+        for (var i = _steps.Length - 1; i >= 0; i--)
+        {
+            if (!_steps[i].Node.Output.Any(need.Contains)) continue;
+            keep[i] = true;
+            foreach (var input in _steps[i].Node.Input) need.Add(input);
+        }
+        return _steps.Where((_, i) => keep[i]);
     }
 }

@@ -7,12 +7,14 @@ public sealed class NodeContext
 {
     private readonly Dictionary<string, AttributeProto> _attributes;
 
-    internal NodeContext(NodeProto node, Tensor?[] inputs, int opset, bool training)
+    internal NodeContext(NodeProto node, Tensor?[] inputs, int opset, bool training, Random? random = null, bool batchStatistics = true)
     {
+        BatchStatistics = training && batchStatistics;
         Node = node;
         Inputs = inputs;
         Opset = opset;
         Training = training;
+        Random = random ?? System.Random.Shared;
         _attributes = node.Attribute.GroupBy(a => a.Name).ToDictionary(g => g.Key, g => g.Last());
     }
 
@@ -30,6 +32,12 @@ public sealed class NodeContext
 
     /// <summary>Whether the model runs in training mode (BatchNormalization, Dropout).</summary>
     public bool Training { get; }
+
+    /// <summary>Whether normalisation layers use (and update) batch statistics: training mode, unless frozen.</summary>
+    public bool BatchStatistics { get; }
+
+    /// <summary>The model's random source (Dropout masks), seeded and checkpointed by the trainer.</summary>
+    public Random Random { get; }
 
     /// <summary>Input <paramref name="i"/>; an error naming the node when it is missing.</summary>
     public Tensor Input(int i) => i < Inputs.Length && Inputs[i] is { } t ? t : throw Error($"input {i} is required.");

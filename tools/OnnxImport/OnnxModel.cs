@@ -25,7 +25,7 @@ public sealed record ValueInfo(string Name, string ElementType, long?[]? Dims)
 
 /// <summary>
 /// An imported ONNX model: validated, its initializers turned into parameters, every node bound to an importer.
-/// <see cref="Run"/> evaluates it with Backprop ops, so the result can be differentiated.
+/// <see cref="Run(IReadOnlyDictionary{string, Tensor})"/> evaluates it with Backprop ops, so the result can be differentiated.
 /// </summary>
 public sealed class OnnxModel
 {
@@ -95,9 +95,29 @@ public sealed class OnnxModel
         return new OnnxModel(proto, plan, parameters, opsets);
     }
 
+    /// <summary>
+    /// Keeps BatchNormalization on its running statistics (neither using nor updating batch statistics) even in training
+    /// mode — the usual choice when fine-tuning with small batches or data unlike the pretraining data.
+    /// </summary>
+    public bool FreezeBatchNormStatistics { get; set; }
+
+    /// <summary>Random source for Dropout masks in training mode (seed it, or checkpoint its state, for reproducible runs).</summary>
+    public Random Random { get; set; } = Random.Shared;
+
     /// <summary>Evaluates the graph on <paramref name="inputs"/> (by name) and returns every graph output by name.</summary>
-    public Dictionary<string, Tensor> Run(IReadOnlyDictionary<string, Tensor> inputs)
+    public Dictionary<string, Tensor> Run(IReadOnlyDictionary<string, Tensor> inputs) => Run(inputs, null);
+
+    /// <summary>
+    /// Evaluates only what <paramref name="values"/> (graph outputs or any intermediate value names) need, and returns them by
+    /// name; null means every graph output.
+    /// </summary>
+    public Dictionary<string, Tensor> Run(IReadOnlyDictionary<string, Tensor> inputs, IReadOnlyCollection<string>? values)
     {
+        foreach (var v in values ?? [])
+        {
+            if (!Parameters.ContainsKey(v) && !Inputs.Any(i => i.Name == v) && !_plan.Produces(v))
+                throw new OnnxImportException($"'{v}' is not a value of this model (no node, input or initializer has that name).");
+        }
         foreach (var info in Inputs)
         {
             if (!inputs.ContainsKey(info.Name))
@@ -110,7 +130,7 @@ public sealed class OnnxModel
         }
         var env = new Dictionary<string, Tensor>(Parameters, StringComparer.Ordinal);
         foreach (var (k, v) in inputs) env[k] = v;
-        return _plan.Run(env, Training);
+        return _plan.Run(env, Training, Random, values, !FreezeBatchNormStatistics);
     }
 
     private static ValueInfo Describe(ValueInfoProto v)

@@ -33,6 +33,7 @@ internal sealed unsafe class NativeMethods
         var threads = int.TryParse(Environment.GetEnvironmentVariable("BACKPROP_GEMM_THREADS"), out var t) && t > 0 ? t : Environment.ProcessorCount;
         setThreads(threads);
         Threads = threads;
+        Reproducible = SetReproducible(handle);
         if (NativeLibrary.TryGetExport(handle, "MKL_Get_Version_String", out var versionFn))
         {
             var buffer = stackalloc byte[256];
@@ -46,6 +47,25 @@ internal sealed unsafe class NativeMethods
     public string Version { get; } = "unknown";
 
     public int Threads { get; }
+
+    /// <summary>MKL's conditional-numerical-reproducibility mode, or why it is off.</summary>
+    public string Reproducible { get; } = "off";
+
+    /// <summary>
+    /// MKL's GEMM may round differently from call to call on the same data (its blocking follows buffer alignment), which
+    /// breaks bit-identical resume. Strict CNR (mkl_cbwr_set(AUTO | STRICT)) makes results independent of alignment, at a
+    /// small cost; BACKPROP_MKL_CNR=off opts out.
+    /// </summary>
+    private static string SetReproducible(nint handle)
+    {
+        const int auto = 2, strict = 0x10000;
+        if (string.Equals(Environment.GetEnvironmentVariable("BACKPROP_MKL_CNR"), "off", StringComparison.OrdinalIgnoreCase)) return "off (BACKPROP_MKL_CNR=off)";
+        if (!NativeLibrary.TryGetExport(handle, "MKL_CBWR_Set", out var fn) && !NativeLibrary.TryGetExport(handle, "mkl_cbwr_set", out fn)) return "off (this MKL has no mkl_cbwr_set)";
+        var status = ((delegate* unmanaged<int, int>)fn)(auto | strict);
+        if (status == 0) return "strict (AUTO)";
+        status = ((delegate* unmanaged<int, int>)fn)(auto);
+        return status == 0 ? "AUTO (strict mode not supported)" : $"off (mkl_cbwr_set returned {status})";
+    }
 
     public (int Code, string Name) Threading { get; }
 

@@ -101,8 +101,8 @@ internal static class ConvKernels
     public static void Forward<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor w, Tensor y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var chunk = Chunk(g);
-        var colT = GC.AllocateUninitializedArray<T>(g.Kc * chunk * g.P);
-        var ym = GC.AllocateUninitializedArray<T>(g.Mg * chunk * g.P);
+        var colT = Scratch<T>.Get(0, g.Kc * chunk * g.P);
+        var ym = Scratch<T>.Get(1, g.Mg * chunk * g.P);
         for (var n0 = 0; n0 < g.N; n0 += chunk)
         {
             var count = Math.Min(chunk, g.N - n0);
@@ -120,8 +120,8 @@ internal static class ConvKernels
     public static void GradInput<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor dy, Tensor w, Tensor dx) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var chunk = Chunk(g);
-        var colT = GC.AllocateUninitializedArray<T>(g.Kc * chunk * g.P);
-        var dm = GC.AllocateUninitializedArray<T>(g.Mg * chunk * g.P);
+        var colT = Scratch<T>.Get(0, g.Kc * chunk * g.P);
+        var dm = Scratch<T>.Get(1, g.Mg * chunk * g.P);
         for (var n0 = 0; n0 < g.N; n0 += chunk)
         {
             var count = Math.Min(chunk, g.N - n0);
@@ -139,8 +139,8 @@ internal static class ConvKernels
     public static void GradWeight<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor dy, Tensor dw) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var chunk = Chunk(g);
-        var colT = GC.AllocateUninitializedArray<T>(g.Kc * chunk * g.P);
-        var dm = GC.AllocateUninitializedArray<T>(g.Mg * chunk * g.P);
+        var colT = Scratch<T>.Get(0, g.Kc * chunk * g.P);
+        var dm = Scratch<T>.Get(1, g.Mg * chunk * g.P);
         for (var n0 = 0; n0 < g.N; n0 += chunk)
         {
             var count = Math.Min(chunk, g.N - n0);

@@ -1,0 +1,188 @@
+using System.Numerics;
+using Backprop.Runtime;
+
+namespace Backprop.Training;
+
+/// <summary>A set of named parameters sharing optimizer settings; null settings fall back to the optimizer's.</summary>
+/// <param name="Parameters">The parameters by name (names must be unique across groups).</param>
+public sealed record ParamGroup(IReadOnlyList<KeyValuePair<string, Tensor>> Parameters)
+{
+    /// <summary>This group's base learning rate, or null for the optimizer's.</summary>
+    public double? LearningRate { get; init; }
+
+    /// <summary>This group's weight decay, or null for the optimizer's.</summary>
+    public double? WeightDecay { get; init; }
+
+    /// <summary>A group holding <paramref name="parameters"/>.</summary>
+    public static ParamGroup Of(IEnumerable<KeyValuePair<string, Tensor>> parameters) => new(parameters.ToList());
+}
+
+/// <summary>
+/// Base of the optimizers: parameter groups, a learning-rate schedule, skipping of non-finite steps, and a state
+/// dictionary for checkpoints. Updates are applied in place to the parameter tensors, outside the autograd graph.
+/// </summary>
+public abstract class Optimizer
+{
+    private readonly Dictionary<string, Tensor> _state = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _steps = new(StringComparer.Ordinal);
+
+    /// <summary>Creates an optimizer over <paramref name="groups"/>.</summary>
+    protected Optimizer(IEnumerable<ParamGroup> groups, double learningRate, double weightDecay)
+    {
+        Groups = groups.ToList();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (name, p) in Groups.SelectMany(g => g.Parameters))
+        {
+            if (!names.Add(name)) throw new ArgumentException($"parameter '{name}' appears twice in the optimizer's groups.", nameof(groups));
+            if (!p.DType.IsFloatingPoint()) throw new ArgumentException($"parameter '{name}' is {p.DType}; only floating-point tensors can be optimized.", nameof(groups));
+        }
+        if (learningRate < 0 || !double.IsFinite(learningRate)) throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "the learning rate must be finite and non-negative.");
+        LearningRate = learningRate;
+        WeightDecay = weightDecay;
+    }
+
+    /// <summary>The parameter groups.</summary>
+    public IReadOnlyList<ParamGroup> Groups { get; }
+
+    /// <summary>Base learning rate of groups that set none.</summary>
+    public double LearningRate { get; set; }
+
+    /// <summary>Weight decay of groups that set none.</summary>
+    public double WeightDecay { get; set; }
+
+    /// <summary>Multiplies every group's base learning rate by its factor at <see cref="StepCount"/>; none means constant.</summary>
+    public LearningRateSchedule? Schedule { get; set; }
+
+    /// <summary>Optimizer steps taken (skipped steps excluded).</summary>
+    public long StepCount { get; private set; }
+
+    /// <summary>When set, a step whose gradients hold NaN or ∞ is skipped (gradients cleared, parameters untouched) and counted.</summary>
+    public bool SkipNonFiniteSteps { get; set; }
+
+    /// <summary>Steps skipped because a gradient was not finite.</summary>
+    public long SkippedSteps { get; private set; }
+
+    /// <summary>Every parameter by name.</summary>
+    public IEnumerable<KeyValuePair<string, Tensor>> Parameters => Groups.SelectMany(g => g.Parameters);
+
+    /// <summary>The learning rate <paramref name="group"/> uses on the next step.</summary>
+    public double CurrentLearningRate(ParamGroup group) => (group.LearningRate ?? LearningRate) * (Schedule?.Factor(StepCount) ?? 1);
+
+    /// <summary>Updates every parameter that has a gradient. Returns false when the step was skipped as non-finite.</summary>
+    public bool Step()
+    {
+        using var _ = GradMode.NoGrad();
+        if (SkipNonFiniteSteps && Parameters.Any(p => p.Value.Grad is { } g && !AllFinite(g)))
+        {
+            SkippedSteps++;
+            ZeroGrad();
+            return false;
+        }
+        foreach (var group in Groups)
+        {
+            var lr = CurrentLearningRate(group);
+            var wd = group.WeightDecay ?? WeightDecay;
+            foreach (var (name, p) in group.Parameters)
+            {
+                if (p.Grad is not { } g) continue;
+                if (g.Shape != p.Shape) throw new ShapeException($"the gradient of '{name}' has shape {g.Shape} but the parameter has {p.Shape}.");
+                _steps[name] = _steps.GetValueOrDefault(name) + 1;
+                Update(name, p, g.DType == p.DType ? g : Ops.Cast(g, p.DType), lr, wd, _steps[name]);
+            }
+        }
+        StepCount++;
+        return true;
+    }
+
+    /// <summary>Clears every parameter's gradient.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var (_, p) in Parameters) p.Grad = null;
+    }
+
+    /// <summary>Applies one update to <paramref name="parameter"/> in place; <paramref name="step"/> counts this parameter's updates from 1.</summary>
+    protected abstract void Update(string name, Tensor parameter, Tensor grad, double learningRate, double weightDecay, long step);
+
+    /// <summary>The state tensor <paramref name="slot"/> of parameter <paramref name="name"/>, created as zeros on first use.</summary>
+    protected Tensor State(string name, string slot, Tensor like)
+    {
+        var key = name + "/" + slot;
+        if (!_state.TryGetValue(key, out var t)) _state[key] = t = Tensor.ZerosLike(like);
+        return t;
+    }
+
+    /// <summary>True when state <paramref name="slot"/> of <paramref name="name"/> exists (e.g. a momentum buffer after the first step).</summary>
+    protected bool HasState(string name, string slot) => _state.ContainsKey(name + "/" + slot);
+
+    /// <summary>Everything needed to continue exactly: state tensors, per-parameter step counts, the step and skip counters.</summary>
+    public Dictionary<string, Tensor> StateDict()
+    {
+        var dict = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (k, t) in _state) dict["state/" + k] = t.Clone();
+        foreach (var (k, n) in _steps) dict["steps/" + k] = new Tensor(new[] { n }, Shape.Scalar);
+        dict["counters"] = Tensor.FromArray([StepCount, SkippedSteps], 2);
+        return dict;
+    }
+
+    /// <summary>Restores a <see cref="StateDict"/>; state of parameters this optimizer does not hold is an error.</summary>
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> dict)
+    {
+        var names = Parameters.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        _state.Clear();
+        _steps.Clear();
+        foreach (var (k, t) in dict)
+        {
+            if (k.StartsWith("state/", StringComparison.Ordinal))
+            {
+                var key = k["state/".Length..];
+                var param = key[..Math.Max(0, key.LastIndexOf('/'))];
+                if (!names.TryGetValue(param, out var p)) throw new ArgumentException($"optimizer state names parameter '{param}', which this optimizer does not hold.", nameof(dict));
+                if (t.Shape != p.Shape) throw new ShapeException($"optimizer state '{key}' has shape {t.Shape} but parameter '{param}' has {p.Shape}.");
+                _state[key] = t.DType == p.DType ? t.Clone() : throw new DTypeException($"optimizer state '{key}' is {t.DType} but parameter '{param}' is {p.DType}.");
+            }
+            else if (k.StartsWith("steps/", StringComparison.Ordinal)) _steps[k["steps/".Length..]] = (long)t.Item();
+            else if (k == "counters")
+            {
+                var c = t.ToInt64Array();
+                (StepCount, SkippedSteps) = (c[0], c[1]);
+            }
+        }
+    }
+
+    /// <summary>Applies <paramref name="update"/> elementwise over the parameter, its gradient and up to two state buffers, in the parameter's precision.</summary>
+    protected static void ForEach(Tensor parameter, Tensor grad, Tensor? s1, Tensor? s2, ElementUpdate update)
+    {
+        if (parameter.DType == DType.Float32) Apply<float>(parameter, grad, s1, s2, update);
+        else Apply<double>(parameter, grad, s1, s2, update);
+    }
+
+    /// <summary>One element's update: parameter, gradient and two state values, all read and written in double.</summary>
+    protected delegate void ElementUpdate(ref double parameter, double grad, ref double state1, ref double state2);
+
+    private static void Apply<T>(Tensor parameter, Tensor grad, Tensor? s1, Tensor? s2, ElementUpdate update) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var p = parameter.Span<T>();
+        var g = grad.Span<T>();
+        var a = s1 is null ? default : s1.Span<T>();
+        var b = s2 is null ? default : s2.Span<T>();
+        for (var i = 0; i < p.Length; i++)
+        {
+            var (pv, av, bv) = (double.CreateTruncating(p[i]), a.IsEmpty ? 0 : double.CreateTruncating(a[i]), b.IsEmpty ? 0 : double.CreateTruncating(b[i]));
+            update(ref pv, double.CreateTruncating(g[i]), ref av, ref bv);
+            p[i] = T.CreateTruncating(pv);
+            if (!a.IsEmpty) a[i] = T.CreateTruncating(av);
+            if (!b.IsEmpty) b[i] = T.CreateTruncating(bv);
+        }
+    }
+
+    private static bool AllFinite(Tensor t)
+    {
+        if (t.DType == DType.Float32)
+        {
+            foreach (var v in t.Span<float>()) if (!float.IsFinite(v)) return false;
+            return true;
+        }
+        foreach (var v in t.Span<double>()) if (!double.IsFinite(v)) return false;
+        return true;
+    }
+}

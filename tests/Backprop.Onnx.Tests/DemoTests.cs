@@ -1,0 +1,45 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Backprop.Onnx.Tests;
+
+/// <summary>The README's main command, `backprop demo`, run as a user runs it: a separate process of the built tool.</summary>
+public class DemoTests
+{
+    private static string? ToolPath()
+    {
+        var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent?.Name ?? "Release"; // bin/<Configuration>/net10.0
+        var dll = Path.Combine(TestData.RepoRoot, "tools", "Backprop.Cli", "bin", configuration, "net10.0", "backprop.dll");
+        return File.Exists(dll) ? dll : null;
+    }
+
+    [SkippableFact]
+    public void Demo_fine_tunes_resnet18_to_90_percent_and_exports_a_model_onnx_runtime_agrees_with()
+    {
+        var tool = ToolPath();
+        Skip.If(tool is null, "the backprop tool is not built (build Backprop.sln, which the README's test command does)");
+        var outDir = TestData.Temp();
+        var info = new ProcessStartInfo("dotnet", [tool!, "demo", "--out", outDir]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(15)), "the demo did not finish in 15 minutes");
+        Assert.True(process.ExitCode == 0, $"demo exited {process.ExitCode}:\n{stdout.Result}\n{stderr.Result}");
+
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "summary.json")));
+        var root = summary.RootElement;
+        var after = root.GetProperty("AccuracyAfter").GetDouble();
+        Assert.True(after >= 0.9, $"validation accuracy after fine-tuning {after:P1} < 90 %\n{stdout.Result}");
+        Assert.True(root.GetProperty("AccuracyBefore").GetDouble() < 0.6, "a fresh head should be near chance (25 %) before fine-tuning");
+        Assert.Equal(after, root.GetProperty("OnnxRuntimeAccuracy").GetDouble(), 6);
+        Assert.True(root.GetProperty("MaxLogitDifference").GetDouble() <= 1e-3);
+
+        var model = OnnxModel.Load(Path.Combine(outDir, "resnet18-shapes.onnx"));
+        Assert.Equal("head.logits", model.Outputs.Single().Name);
+        var png = File.ReadAllBytes(Path.Combine(outDir, "training.png"));
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
+        Assert.Equal(900, BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16, 4))); // IHDR width
+        Assert.Equal(500, BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(20, 4))); // IHDR height
+    }
+}

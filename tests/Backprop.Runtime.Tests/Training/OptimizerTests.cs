@@ -1,0 +1,122 @@
+using Backprop.Training;
+
+namespace Backprop.Runtime.Tests.Training;
+
+/// <summary>Optimizer mechanics by hand-computed values (PyTorch trajectories are checked in Backprop.Onnx.Tests).</summary>
+public class OptimizerTests
+{
+    private static KeyValuePair<string, Tensor> Param(string name, params float[] values)
+    {
+        var t = Tensor.FromArray(values, values.Length);
+        t.RequiresGrad = true;
+        return new(name, t);
+    }
+
+    [Fact]
+    public void Sgd_heavy_ball_momentum_by_hand()
+    {
+        var p = Param("p", 1f);
+        var sgd = new Sgd([p], 0.1, momentum: 0.5);
+        p.Value.Grad = Tensor.FromArray([2f], 1);
+        sgd.Step(); // b = 2, p = 1 - 0.2
+        Assert.Equal(0.8f, p.Value.ToFloatArray()[0], 6);
+        p.Value.Grad = Tensor.FromArray([2f], 1);
+        sgd.Step(); // b = 0.5*2 + 2 = 3, p = 0.8 - 0.3
+        Assert.Equal(0.5f, p.Value.ToFloatArray()[0], 6);
+    }
+
+    [Fact]
+    public void Parameter_groups_use_their_own_learning_rates_and_schedules_scale_them()
+    {
+        var (a, b) = (Param("a", 0f), Param("b", 0f));
+        var sgd = new Sgd([ParamGroup.Of([a]), ParamGroup.Of([b]) with { LearningRate = 1.0 }], 0.1)
+        {
+            Schedule = LearningRateSchedule.StepDecay(1, 0.5),
+        };
+        for (var i = 0; i < 2; i++)
+        {
+            a.Value.Grad = Tensor.FromArray([1f], 1);
+            b.Value.Grad = Tensor.FromArray([1f], 1);
+            sgd.Step();
+        }
+        Assert.Equal(-(0.1f + 0.05f), a.Value.ToFloatArray()[0], 6);
+        Assert.Equal(-(1f + 0.5f), b.Value.ToFloatArray()[0], 6);
+    }
+
+    [Fact]
+    public void Schedules_have_their_textbook_values()
+    {
+        var cosine = LearningRateSchedule.Cosine(10);
+        Assert.Equal(1, cosine.Factor(0), 12);
+        Assert.Equal(0.5, cosine.Factor(5), 12);
+        Assert.Equal(0, cosine.Factor(10), 12);
+        var warm = LearningRateSchedule.LinearWarmup(3, LearningRateSchedule.StepDecay(2, 0.1));
+        Assert.Equal([0.25, 0.5, 0.75, 1, 1, 0.1], Enumerable.Range(0, 6).Select(s => Math.Round(warm.Factor(s), 12)));
+    }
+
+    [Fact]
+    public void Global_norm_clipping_scales_all_gradients_together()
+    {
+        var (a, b) = (Param("a", 0f, 0f), Param("b", 0f));
+        a.Value.Grad = Tensor.FromArray([3f, 0f], 2);
+        b.Value.Grad = Tensor.FromArray([4f], 1);
+        var norm = GradClip.ClipGlobalNorm([a.Value, b.Value], 1);
+        Assert.Equal(5, norm, 6);
+        Assert.Equal(0.6f, a.Value.Grad!.ToFloatArray()[0], 5);
+        Assert.Equal(0.8f, b.Value.Grad!.ToFloatArray()[0], 5);
+    }
+
+    [Fact]
+    public void Non_finite_steps_are_skipped_and_counted_when_asked()
+    {
+        var p = Param("p", 1f);
+        var adam = new Adam([ParamGroup.Of([p])], 0.1) { SkipNonFiniteSteps = true };
+        p.Value.Grad = Tensor.FromArray([float.NaN], 1);
+        Assert.False(adam.Step());
+        Assert.Equal(1f, p.Value.ToFloatArray()[0]);
+        Assert.Equal(1, adam.SkippedSteps);
+        Assert.Null(p.Value.Grad);
+        p.Value.Grad = Tensor.FromArray([1f], 1);
+        Assert.True(adam.Step());
+        Assert.Equal(0.9f, p.Value.ToFloatArray()[0], 5); // Adam's first step moves by lr·sign(g)
+    }
+
+    [Fact]
+    public void State_dict_round_trip_continues_identically()
+    {
+        var p1 = Param("p", 1f, -2f);
+        var p2 = Param("p", 1f, -2f);
+        var a = new AdamW([ParamGroup.Of([p1])], 0.05);
+        var b = new AdamW([ParamGroup.Of([p2])], 0.05);
+        p1.Value.Grad = Tensor.FromArray([0.3f, -0.1f], 2);
+        a.Step();
+        p2.Value.CopyFrom(p1.Value);
+        b.LoadStateDict(a.StateDict());
+        foreach (var (p, opt) in new[] { (p1, a), (p2, b) })
+        {
+            p.Value.Grad = Tensor.FromArray([0.2f, 0.4f], 2);
+            opt.Step();
+        }
+        Assert.Equal(p1.Value.ToFloatArray(), p2.Value.ToFloatArray());
+        Assert.Equal(a.StepCount, b.StepCount);
+    }
+
+    [Fact]
+    public void Losses_match_hand_computed_values()
+    {
+        using var _ = GradMode.NoGrad();
+        var logits = Tensor.FromArray([0f, 0f], 1, 2);
+        var target = Tensor.FromArray([1L], 1);
+        Assert.Equal(Math.Log(2), Losses.CrossEntropy(logits, target, labelSmoothing: 0.2).Item(), 6);
+        var skew = Tensor.FromArray([2f, 0f], 1, 2);
+        var p0 = Math.Exp(2) / (Math.Exp(2) + 1);
+        // q = (0.1, 0.9): −0.1 log p0 − 0.9 log p1
+        Assert.Equal(-0.1 * Math.Log(p0) - 0.9 * Math.Log(1 - p0), Losses.CrossEntropy(skew, target, labelSmoothing: 0.2).Item(), 5);
+        var two = Tensor.FromArray([2f, 0f, 0f, 2f], 2, 2);
+        var labels = Tensor.FromArray([0L, 0L], 2);
+        var weighted = Losses.CrossEntropy(two, labels, classWeights: [3, 1]);
+        Assert.Equal((-Math.Log(p0) - Math.Log(1 - p0)) / 2, weighted.Item(), 5); // both targets class 0: weights cancel
+        Assert.Equal(Math.Log(1 + Math.Exp(-1.0)), Losses.BceWithLogits(Tensor.FromArray([1f], 1), Tensor.FromArray([1f], 1)).Item(), 6);
+        Assert.Equal(0.5, Losses.L1(Tensor.FromArray([1f, 2f], 2), Tensor.FromArray([1.5f, 1.5f], 2)).Item(), 6);
+    }
+}
