@@ -109,3 +109,17 @@ if steps:
         o, t = ns(r["Mean"]), ns(tm.get(r["Method"], {}).get("Mean"))
         print(f"| {r['Method']} | {o / 1e6:.2f} ms | {fmt(t / 1e6 if t else None, 2)} ms | {fmt(o / t if t else None, 2)} |")
     print()
+
+tune, ttune = load("Backprop.Bench.FineTuneBenchmarks"), load("Backprop.Bench.Torch.TorchFineTuneBenchmarks")
+if tune:
+    tm = {r["Method"]: r for r in ttune}
+    print("## Fine-tuning ResNet18 (all layers trainable, batch 8, 224², BatchNorm in training mode)\n")
+    print("Backprop runs the ResNet18 imported from ONNX (NuGet Microsoft.ML.DnnImageFeaturizer.ResNet18) with a new 4-class head; "
+          "TorchSharp runs torchvision's resnet18 (4 classes). One step = forward, cross-entropy, backward, SGD with momentum.\n")
+    print("| Step | Backprop | TorchSharp | Backprop images/s | TorchSharp images/s | Backprop ÷ TorchSharp (speed) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for r in tune:
+        o, t = ns(r["Mean"]), ns(tm.get(r["Method"], {}).get("Mean"))
+        oi, ti = 8e9 / o, (8e9 / t if t else None)
+        print(f"| {r['Method']} | {o / 1e6:.0f} ms | {fmt(t / 1e6 if t else None, 0)} ms | {oi:.1f} | {fmt(ti)} | {fmt(oi / ti if ti else None, 2)} |")
+    print()

@@ -12,7 +12,7 @@ namespace Backprop.Plugins.Core;
 /// </summary>
 internal static class ConvKernels
 {
-    private const long ChunkElements = 1 << 24;
+    private const long ChunkElements = 1 << 20;
 
     private static int Chunk(ConvGeometry g) => (int)Math.Clamp(ChunkElements / Math.Max(1L, (long)g.P * Math.Max(g.Kc, g.Mg)), 1, g.N);
 

@@ -29,28 +29,56 @@ internal interface IBinaryKernel<TSelf, T, TOut>
 /// <summary>NumPy-broadcasting driver: contiguous inner rows go to the kernel's span forms.</summary>
 internal static class Broadcast
 {
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    /// <summary>Outputs at least this large are split across the kernel threads (whole inner rows per part).</summary>
+    private const int ParallelElements = 1 << 16;
+
     public static void Run<TK, T, TOut>(Tensor a, Tensor b, Tensor y)
+        where TK : IBinaryKernel<TK, T, TOut> where T : unmanaged where TOut : unmanaged
+    {
+        var total = y.Size;
+        if (total == 0) return;
+        var inner = y.Rank == 0 ? 1 : y.Shape.Dims[y.Rank - 1];
+        var rows = total / inner;
+        var threads = Environment.ProcessorCount;
+        if (total < ParallelElements || threads < 2 || rows < 2)
+        {
+            RunRows<TK, T, TOut>(a, b, y, 0, rows);
+            return;
+        }
+        var parts = Math.Min(rows, threads * 4);
+        KernelThreads.For(parts, threads, p => RunRows<TK, T, TOut>(a, b, y, (int)((long)rows * p / parts), (int)((long)rows * (p + 1) / parts)));
+    }
+
+    /// <summary>Computes output rows [r0, r1) (a row = the last axis).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void RunRows<TK, T, TOut>(Tensor a, Tensor b, Tensor y, int r0, int r1)
         where TK : IBinaryKernel<TK, T, TOut> where T : unmanaged where TOut : unmanaged
     {
         var sa = a.Span<T>();
         var sb = b.Span<T>();
         var sy = y.Span<TOut>();
-        if (sy.Length == 0) return;
-        if (a.Shape == b.Shape) { TK.Contiguous(sa, sb, sy); return; }
-        if (b.Size == 1 && a.Shape == y.Shape) { TK.ScalarRight(sa, sb[0], sy); return; }
-        if (a.Size == 1 && b.Shape == y.Shape) { TK.ScalarLeft(sa[0], sb, sy); return; }
-
         var shape = y.Shape;
         var rank = shape.Rank;
+        var inner = rank == 0 ? 1 : shape.Dims[rank - 1];
+        var (e0, e1) = (r0 * inner, r1 * inner);
+        if (a.Shape == b.Shape) { TK.Contiguous(sa[e0..e1], sb[e0..e1], sy[e0..e1]); return; }
+        if (b.Size == 1 && a.Shape == shape) { TK.ScalarRight(sa[e0..e1], sb[0], sy[e0..e1]); return; }
+        if (a.Size == 1 && b.Shape == shape) { TK.ScalarLeft(sa[0], sb[e0..e1], sy[e0..e1]); return; }
+
         var stA = a.Shape.BroadcastStrides(shape);
         var stB = b.Shape.BroadcastStrides(shape);
-        var inner = shape.Dims[rank - 1];
         var ia = stA[rank - 1];
         var ib = stB[rank - 1];
         var index = new int[rank - 1];
         int offA = 0, offB = 0;
-        for (var o = 0; o < sy.Length; o += inner)
+        for (int d = rank - 2, r = r0; d >= 0; d--)
+        {
+            index[d] = r % shape.Dims[d];
+            r /= shape.Dims[d];
+            offA += index[d] * stA[d];
+            offB += index[d] * stB[d];
+        }
+        for (var o = e0; o < e1; o += inner)
         {
             var row = sy.Slice(o, inner);
             if (ia == 1 && ib == 1) TK.Contiguous(sa.Slice(offA, inner), sb.Slice(offB, inner), row);

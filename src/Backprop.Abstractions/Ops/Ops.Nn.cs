@@ -40,6 +40,17 @@ public static partial class Ops
     public static Tensor CrossEntropy(Tensor logits, Tensor target) =>
         TensorRuntime.Current.Invoke(BackpropDomain, "CrossEntropyLoss", [logits, target], OpAttributes.Empty)[0];
 
+    /// <summary>Per-channel affine map x·scale[c] + shift[c] for x [N, C, …] (channels on axis 1); fused.</summary>
+    public static Tensor ChannelAffine(Tensor x, Tensor scale, Tensor shift) =>
+        TensorRuntime.Current.Invoke(BackpropDomain, "ChannelAffine", [x, scale, shift], OpAttributes.Empty)[0];
+
+    /// <summary>Per-channel batch mean and inverse standard deviation (σ² + ε)^−½ (population variance) of x [N, C, …]; fused.</summary>
+    public static (Tensor Mean, Tensor InvStd) ChannelMoments(Tensor x, double epsilon = 1e-5)
+    {
+        var r = TensorRuntime.Current.Invoke(BackpropDomain, "ChannelMoments", [x], OpAttributes.Of(("epsilon", epsilon)));
+        return (r[0], r[1]);
+    }
+
     private static Tensor MatMulCore(Tensor a, Tensor b, bool transA, bool transB) =>
         transA || transB
             ? Call("MatMul", OpAttributes.Of(("transA", transA ? 1 : 0), ("transB", transB ? 1 : 0)), a, b)

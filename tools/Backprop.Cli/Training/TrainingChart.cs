@@ -38,7 +38,7 @@ internal static class TrainingChart
             plot.Axes.Right.Label.Text = "accuracy";
             plot.Axes.SetLimitsY(0, 1.05, plot.Axes.Right);
         }
-        plot.ShowLegend();
+        plot.ShowLegend(Alignment.UpperCenter);
         var full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         var bytes = plot.GetImageBytes(Width, Height, ImageFormat.Png);

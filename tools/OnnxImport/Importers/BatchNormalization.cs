@@ -18,22 +18,18 @@ internal sealed class BatchNormalizationImporter : INodeImporter
         var eps = ctx.Float("epsilon", 1e-5f);
         var shape = Helpers.ChannelShape(x, scale.Size);
         var axes = Enumerable.Range(0, x.Rank).Where(a => a != 1).ToArray();
-        Tensor m, v;
-        if (ctx.Opset >= 14 && ctx.Int("training_mode", 0) == 1) return NodeTrainingMode(ctx, x, scale, bias, mean, variance, eps, axes, shape);
-        if (ctx.BatchStatistics)
+        if (x.Rank < 2 || scale.Size != x.Shape[1]) throw ctx.Error($"input {x.Shape} and scale {scale.Shape} do not agree on the channel count (axis 1).");
+        var (gamma, beta) = (Ops.Reshape(scale, scale.Size), Ops.Reshape(bias, bias.Size));
+        if (!ctx.BatchStatistics)
         {
-            m = Ops.ReduceMean(x, axes, keepDims: true);
-            var centered = x - m;
-            v = Ops.ReduceMean(centered * centered, axes, keepDims: true);
-            UpdateRunning(ctx, x, m, v, mean, variance);
+            // Inference statistics: one fused per-channel affine pass, x·a + b with a = γ/√(σ²+ε), b = β − μ·a.
+            var a = gamma / Ops.Sqrt(Ops.Reshape(variance, variance.Size) + eps);
+            return [Ops.ChannelAffine(x, a, beta - Ops.Reshape(mean, mean.Size) * a)];
         }
-        else
-        {
-            m = Ops.Reshape(mean, shape);
-            v = Ops.Reshape(variance, shape);
-        }
-        var y = (x - m) / Ops.Sqrt(v + eps) * Ops.Reshape(scale, shape) + Ops.Reshape(bias, shape);
-        return ctx.BatchStatistics ? [y, mean, variance] : [y];
+        var (mu, invStd) = Ops.ChannelMoments(x, eps);
+        UpdateRunning(ctx, x, mu, invStd, eps, mean, variance);
+        var scaleNow = gamma * invStd;
+        return [Ops.ChannelAffine(x, scaleNow, beta - mu * scaleNow), mean, variance];
     }
 
     /// <summary>
@@ -54,15 +50,15 @@ internal sealed class BatchNormalizationImporter : INodeImporter
         return [y, runningMean, runningVar];
     }
 
-    private static void UpdateRunning(NodeContext ctx, Tensor x, Tensor batchMean, Tensor batchVar, Tensor runningMean, Tensor runningVar)
+    private static void UpdateRunning(NodeContext ctx, Tensor x, Tensor batchMean, Tensor invStd, double eps, Tensor runningMean, Tensor runningVar)
     {
         if (!runningMean.IsLeaf || !runningVar.IsLeaf) return; // computed statistics: nothing persistent to update
         var momentum = ctx.Float("momentum", 0.9f);
         var count = x.Size / Math.Max(1, x.Shape[1]);
         var unbias = count > 1 ? count / (count - 1.0) : 1.0;
-        using var _ = GradMode.NoGrad();
+        var variance = invStd.ToDoubleArray().Select(s => 1 / (s * s) - eps).ToArray();
         Blend(runningMean, batchMean.ToDoubleArray(), momentum, 1);
-        Blend(runningVar, batchVar.ToDoubleArray(), momentum, unbias);
+        Blend(runningVar, variance, momentum, unbias);
     }
 
     private static void Blend(Tensor running, double[] batch, double momentum, double factor)

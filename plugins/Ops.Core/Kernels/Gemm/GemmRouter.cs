@@ -32,6 +32,9 @@ internal sealed class GemmRouter : IGemmRouter
         }
     }
 
+    /// <summary>How much faster another backend must measure to take a shape class from the managed kernel.</summary>
+    private const double Margin = 1.2;
+
     private static int Bucket(int v) => v <= 1 ? 1 : (int)BitOperations.RoundUpToPowerOf2((uint)v);
 
     private static (IGemm Gemm, GemmRoute Route) Decide(IReadOnlyList<IGemm> backends, string key, bool ta, bool tb, int m, int n, int k, DType dtype)
@@ -48,6 +51,12 @@ internal sealed class GemmRouter : IGemmRouter
         var best = timings.MinBy(t => t.Seconds);
         var flops = 2.0 * m * n * k;
         var reason = "measured " + string.Join(", ", timings.Select(t => $"{t.Gemm.Name} {flops / t.Seconds / 1e9:F1} GFLOP/s"));
+        // Hysteresis toward the managed kernel: alternating backends between neighbouring GEMMs costs more than a small
+        // edge (each backend's idle threads wake or spin against the other's), and timings on a busy 2-core machine are
+        // noisy. Another backend must be clearly faster to take a shape class.
+        var home = timings.FirstOrDefault(t => t.Gemm is PackedGemm);
+        if (home.Gemm is not null && best.Seconds * Margin > home.Seconds)
+            return (home.Gemm, new GemmRoute(key, home.Gemm.Name, reason + $"; kept {home.Gemm.Name} (another backend must be {Margin:F2}× faster)"));
         return (best.Gemm, new GemmRoute(key, best.Gemm.Name, reason));
     }
 

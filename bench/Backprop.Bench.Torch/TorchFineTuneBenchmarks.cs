@@ -1,0 +1,36 @@
+using BenchmarkDotNet.Attributes;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Backprop.Bench.Torch;
+
+/// <summary>Backprop's FineTuneBenchmarks in TorchSharp: torchvision resnet18 with a 4-class head, batch 8, 224², train mode, SGD momentum, 2 threads.</summary>
+public class TorchFineTuneBenchmarks
+{
+    private nn.Module<Tensor, Tensor> _model = null!;
+    private optim.Optimizer _sgd = null!;
+    private Tensor _x = null!, _y = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        torch.set_num_threads(2);
+        torch.manual_seed(1);
+        _model = torchvision.models.resnet18(num_classes: 4);
+        _model.train();
+        _sgd = optim.SGD(_model.parameters(), 1e-4, momentum: 0.9);
+        _x = torch.randn(8, 3, 224, 224);
+        _y = torch.arange(8, ScalarType.Int64) % 4;
+    }
+
+    [Benchmark]
+    public double ResNet18FineTuneStep()
+    {
+        using var scope = torch.NewDisposeScope();
+        _sgd.zero_grad();
+        var loss = nn.functional.cross_entropy(_model.forward(_x), _y);
+        loss.backward();
+        _sgd.step();
+        return loss.item<float>();
+    }
+}
