@@ -143,6 +143,8 @@ internal sealed class FineTuneCommand : Command<FineTuneCommand.Settings>
             foreach (var glob in s.Freeze) AnsiConsole.MarkupLine($"froze {model.Freeze(glob)} parameters matching '{Markup.Escape(glob)}'");
             AnsiConsole.MarkupLine($"trainable: {model.Parameters.Sum(p => (long)p.Value.Size):N0} values in {model.Parameters.Count()} tensors");
             var tuner = new FineTuner(model, options);
+            if (s.Resume && s.Checkpoint is { } dir && File.Exists(Path.Combine(dir, FineTuner.LatestCheckpoint)))
+                AnsiConsole.MarkupLine($"resuming from {Markup.Escape(Path.Combine(dir, FineTuner.LatestCheckpoint))}");
             TrainingConsole.Fit(tuner, train, validation, cancellationToken);
             TrainingConsole.PrintProfile();
             model.Export(s.Out, dynamicBatch: !s.FixedBatch);

@@ -53,7 +53,7 @@ internal static class CliErrors
             action();
             return 0;
         }
-        catch (Exception e) when (e is CliException or BackpropException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is CliException or BackpropException or IOException or UnauthorizedAccessException or ArgumentException)
         {
             Console.Error.WriteLine($"backprop: {e.Message.Split('\n')[0]}");
             if (e is UnsupportedOpsException u) foreach (var line in u.Nodes) Console.Error.WriteLine($"  {line}");
