@@ -75,13 +75,16 @@ public sealed class BackpropRuntime : ITensorRuntime
         paths.AddRange(options.PluginPaths);
         foreach (var path in paths)
         {
+            // The application's own plugins folder (the standard ops) stays for the process; other plugins load into
+            // collectible contexts so they can be unloaded.
+            var collectible = !string.Equals(Path.GetFullPath(path), Path.GetFullPath(DefaultPluginFolder), StringComparison.Ordinal);
             var files = PluginHost.Expand(path).ToList();
             if (files.Count == 0 && options.PluginPaths.Contains(path))
                 rt._host.Failures.Add(new PluginFailure(path, "no plugin found: expected a .dll, a folder Name/Name.dll, or a folder of such folders.", null));
             foreach (var file in files)
             {
                 if (rt._host.Loaded.Any(p => string.Equals(p.Path, file, StringComparison.Ordinal))) continue;
-                rt._host.LoadFile(file);
+                rt._host.LoadFile(file, collectible);
             }
         }
         foreach (var (name, module) in options.Modules) rt._host.Register(module, name, "");
@@ -89,6 +92,14 @@ public sealed class BackpropRuntime : ITensorRuntime
             throw new PluginLoadException("Some plugins failed to load:\n  " + string.Join("\n  ", rt._host.Failures), rt._host.Failures);
         return rt;
     }
+
+    /// <summary>
+    /// Unloads plugin <paramref name="name"/>: its ops leave the registry at once (new calls fail with
+    /// <see cref="OpNotFoundException"/>) and its load context is unloaded; the context is collected once no tensor or graph
+    /// still references its ops. Returns a weak reference to the context, alive until it is collected. Plugins from the
+    /// application's plugins folder and plugins that registered kernels (which routers may have cached) cannot be unloaded.
+    /// </summary>
+    public WeakReference Unload(string name) => _host.Unload(name);
 
     /// <summary>Makes this runtime current on the calling thread until the returned scope is disposed.</summary>
     public IDisposable Activate() => TensorRuntime.Use(this);

@@ -112,6 +112,91 @@ public class PluginTests
     }
 
     [Fact]
+    public void A_plugin_built_against_another_contract_major_is_refused_naming_both_versions()
+    {
+        var rt = Load("FutureContractPlugin");
+        var failure = Assert.Single(rt.PluginFailures);
+        Assert.Contains("FutureContractPlugin", failure.Path);
+        Assert.Contains("Backprop.Abstractions 2.x", failure.Reason);
+        Assert.Contains($"{ContractVersion.Major}.x", failure.Reason);
+        Assert.DoesNotContain(rt.Plugins, p => p.Name == "FutureContractPlugin");
+        using var _ = rt.Activate();
+        Close([0, 2], Ops.Relu(D(-1, 2))); // the standard ops are unaffected
+    }
+
+    [Fact]
+    public void An_op_that_throws_is_reported_with_its_name_and_assembly_and_leaves_the_registry_intact()
+    {
+        var rt = BackpropRuntime.Create(new RuntimeOptions());
+        Assert.True(rt.Register("faulty", new FaultyModule()));
+        using var _ = rt.Activate();
+        var forward = Assert.Throws<OpFailedException>(() => Ops.CallMulti("com.faulty", "Explodes", OpAttributes.Empty, D(1)));
+        Assert.Contains("com.faulty::Explodes", forward.Message);
+        Assert.Contains("Forward", forward.Message);
+        Assert.Contains(typeof(FaultyModule).Assembly.GetName().Name!, forward.Message);
+        Assert.IsType<InvalidOperationException>(forward.InnerException);
+
+        var x = Leaf(1, 2);
+        var y = Ops.CallMulti("com.faulty", "BadGradient", OpAttributes.Empty, x)[0];
+        var backward = Assert.Throws<OpFailedException>(() => Ops.Sum(y).Backward());
+        Assert.Contains("com.faulty::BadGradient", backward.Message);
+        Assert.Contains("Vjp", backward.Message);
+
+        var z = Leaf(3);
+        Ops.Sum(Ops.Mul(z, z)).Backward(); // the registry and the engine still work
+        Close([6], z.Grad!);
+        Assert.NotNull(rt.Ops.Resolve("com.faulty", "Explodes", 1));
+    }
+
+    private sealed class FaultyModule : IOpModule
+    {
+        public void Register(IOpRegistry registry)
+        {
+            registry.AddOp(new Faulty("Explodes", forwardThrows: true));
+            registry.AddOp(new Faulty("BadGradient", forwardThrows: false));
+        }
+    }
+
+    private sealed class Faulty(string name, bool forwardThrows) : IDifferentiableOp
+    {
+        public OpSchema Schema { get; } = new("com.faulty", name, 1, 1, 1);
+
+        public Tensor[] Forward(OpContext ctx, ReadOnlySpan<Tensor> x) =>
+            forwardThrows ? throw new InvalidOperationException("boom in forward") : [x[0].Clone()];
+
+        public Tensor?[] Vjp(OpContext ctx, ReadOnlySpan<Tensor?> g) => throw new IndexOutOfRangeException("boom in backward");
+
+        public Tensor?[] Jvp(OpContext ctx, ReadOnlySpan<Tensor?> t) => [t[0]];
+    }
+
+    [Fact]
+    public void An_unloaded_plugin_s_ops_are_gone_and_its_load_context_is_collected()
+    {
+        var rt = Load("SamplePlugin");
+        UseSamplePlugin(rt);
+        var context = rt.Unload("SamplePlugin");
+        for (var i = 0; i < 20 && context.IsAlive; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        Assert.False(context.IsAlive, "the plugin's load context should be collected once nothing uses its ops");
+        Assert.DoesNotContain(rt.Plugins, p => p.Name == "SamplePlugin");
+        using var _ = rt.Activate();
+        Assert.Throws<OpNotFoundException>(() => Ops.CallMulti("com.example", "SquarePlusSin", OpAttributes.Empty, D(1)));
+        Assert.Throws<BackpropException>(() => rt.Unload("Ops.Core")); // the standard ops stay
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void UseSamplePlugin(BackpropRuntime rt)
+    {
+        using var _ = rt.Activate();
+        var x = Leaf(0.5);
+        Ops.Sum(Ops.CallMulti("com.example", "SquarePlusSin", OpAttributes.Empty, x)[0]).Backward();
+        Assert.NotNull(x.Grad);
+    }
+
+    [Fact]
     public void An_explicit_override_replaces_an_op()
     {
         var rt = BackpropRuntime.Create(new RuntimeOptions());

@@ -167,6 +167,10 @@ internal sealed class BackwardPass
         {
             gradIn = node.Op.Vjp(ctx, gradOut);
         }
+        catch (Exception e) when (OpFailedException.ShouldWrap(e))
+        {
+            throw OpFailedException.Wrap(node.Op, "Vjp", e);
+        }
         finally
         {
             Profiler.Stop(started, node.Op, "backward rule (inclusive)");

@@ -11,3 +11,16 @@ public sealed class AnomalyException(string message) : AutogradException(message
 
 /// <summary>An op was called with inputs that do not fit its schema.</summary>
 public sealed class OpInvocationException(string message) : BackpropException(message);
+
+/// <summary>
+/// An op's own code (Forward, Vjp or Jvp) threw something other than a Backprop error — a bug in the op or its plugin. The
+/// message names the op, the phase and the assembly (plugin) it came from; the original exception is the inner one.
+/// The registries are untouched, so other ops keep working.
+/// </summary>
+public sealed class OpFailedException(string message, Exception inner) : BackpropException(message, inner)
+{
+    internal static bool ShouldWrap(Exception e) => e is not (BackpropException or OperationCanceledException or OutOfMemoryException);
+
+    internal static OpFailedException Wrap(IDifferentiableOp op, string phase, Exception e) =>
+        new($"{op.Schema.QualifiedName} (from {op.GetType().Assembly.GetName().Name}) threw in {phase}: {e.GetType().Name}: {e.Message}", e);
+}

@@ -79,6 +79,10 @@ public static class ForwardAD
             {
                 result = op.Jvp(ctx, tangents);
             }
+            catch (Exception e) when (OpFailedException.ShouldWrap(e))
+            {
+                throw OpFailedException.Wrap(op, "Jvp", e);
+            }
             finally
             {
                 t_hidden.RemoveAt(t_hidden.Count - 1);

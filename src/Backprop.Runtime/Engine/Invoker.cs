@@ -26,6 +26,10 @@ internal static class Invoker
         {
             outputs = op.Forward(ctx, inputs);
         }
+        catch (Exception e) when (OpFailedException.ShouldWrap(e))
+        {
+            throw OpFailedException.Wrap(op, "Forward", e);
+        }
         finally
         {
             Profiler.Stop(started, op, "forward");

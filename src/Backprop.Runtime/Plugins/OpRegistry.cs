@@ -98,6 +98,21 @@ public sealed class OpRegistry
         }
     }
 
+    /// <summary>Removes every op registered by <paramref name="plugin"/>.</summary>
+    internal void RemovePlugin(string plugin)
+    {
+        lock (_gate)
+        {
+            foreach (var (key, versions) in _ops.ToList())
+            {
+                foreach (var v in versions.Where(p => p.Value.Plugin == plugin).Select(p => p.Key).ToList()) versions.Remove(v);
+                if (versions.Count == 0) _ops.Remove(key);
+            }
+            _latest.Clear();
+            _latestDefault.Clear();
+        }
+    }
+
     internal void CheckFree(OpRegistration registration)
     {
         var existing = Find(registration.Op.Schema);

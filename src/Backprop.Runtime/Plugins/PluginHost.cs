@@ -10,7 +10,7 @@ namespace Backprop.Runtime;
 internal sealed class PluginHost(OpRegistry ops, KernelRegistry kernels)
 {
     private static readonly Type[] SharedTypes = [typeof(IDifferentiableOp), typeof(Tensor), typeof(IOpModule), typeof(BackpropPluginAttribute)];
-    private readonly List<PluginLoader> _loaders = [];
+    private readonly Dictionary<string, (PluginLoader Loader, bool Collectible)> _loaders = new(StringComparer.Ordinal);
 
     public List<LoadedPlugin> Loaded { get; } = [];
 
@@ -38,18 +38,17 @@ internal sealed class PluginHost(OpRegistry ops, KernelRegistry kernels)
         }
     }
 
-    public void LoadFile(string path)
+    public void LoadFile(string path, bool collectible = true)
     {
         Assembly assembly;
+        PluginLoader loader;
         try
         {
-            var loader = PluginLoader.CreateFromAssemblyFile(path, SharedTypes, config =>
+            loader = PluginLoader.CreateFromAssemblyFile(path, SharedTypes, config =>
             {
                 config.PreferSharedTypes = true;
-                // Not collectible yet: an unloaded context would break kernels still in use (unloading comes with its own lifetime rules).
-                config.IsUnloadable = false;
+                config.IsUnloadable = collectible;
             });
-            _loaders.Add(loader);
             assembly = loader.LoadDefaultAssembly();
         }
         catch (Exception e)
@@ -82,7 +81,26 @@ internal sealed class PluginHost(OpRegistry ops, KernelRegistry kernels)
             Failures.Add(new PluginFailure(path, $"could not create module {attribute.ModuleType.FullName}: {inner.Message}", inner));
             return;
         }
-        Register(module, assembly.GetName().Name ?? Path.GetFileNameWithoutExtension(path), path);
+        var name = assembly.GetName().Name ?? Path.GetFileNameWithoutExtension(path);
+        if (Register(module, name, path)) _loaders[name] = (loader, collectible);
+        else if (collectible) loader.Dispose();
+    }
+
+    /// <summary>Removes a plugin's ops and unloads its context; see <see cref="BackpropRuntime.Unload"/>.</summary>
+    public WeakReference Unload(string name)
+    {
+        var plugin = Loaded.FirstOrDefault(p => p.Name == name)
+            ?? throw new BackpropException($"no loaded plugin is named '{name}'; loaded: {string.Join(", ", Loaded.Select(p => p.Name))}.");
+        if (!_loaders.TryGetValue(name, out var entry) || !entry.Collectible)
+            throw new BackpropException($"plugin '{name}' was not loaded into a collectible context (the application's own plugins and in-process modules stay loaded).");
+        if (plugin.Kernels.Count > 0)
+            throw new BackpropException($"plugin '{name}' registered kernels ({string.Join(", ", plugin.Kernels)}), which routers may hold; it cannot be unloaded.");
+        ops.RemovePlugin(name);
+        Loaded.Remove(plugin);
+        _loaders.Remove(name);
+        var context = new WeakReference(entry.Loader.LoadContext);
+        entry.Loader.Dispose();
+        return context;
     }
 
     /// <summary>Registers a module all-or-nothing; a failure is recorded, never thrown.</summary>
