@@ -71,6 +71,30 @@ public partial class PluginSdkTests
         Assert.Contains("com.acme::SoftCli", checkAcme);
         Assert.DoesNotContain("FAIL", checkAcme);
 
+        // the author's own test project: one call of the packed conformance kit (which brings the standard ops along)
+        var authorTests = Path.Combine(work, "AuthorTests");
+        Directory.CreateDirectory(authorTests);
+        File.WriteAllText(Path.Combine(authorTests, "AuthorTests.csproj"), $$"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup><TargetFramework>net10.0</TargetFramework><ImplicitUsings>enable</ImplicitUsings><IsPackable>false</IsPackable></PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="Backprop.Testing" Version="{{version}}" />
+                <PackageReference Include="Microsoft.NET.Test.Sdk" Version="18.0.1" />
+                <PackageReference Include="xunit" Version="2.9.3" />
+                <PackageReference Include="xunit.runner.visualstudio" Version="3.1.5" />
+              </ItemGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(authorTests, "ConformanceTests.cs"), $$"""
+            public class ConformanceTests
+            {
+                [Xunit.Fact]
+                public void Sample_ops_conform() => Backprop.Testing.PluginConformance.AssertConforms(@"{{sampleDll}}");
+            }
+            """);
+        var authorRun = await Run(authorTests, "dotnet", "test", "-c", "Release");
+        Assert.Contains("Passed!", authorRun);
+
         var model = Path.Combine(root, "samples", "Ops.Sample", "model");
         var tune = await Run(work, "dotnet", Tool.Path, "finetune", Path.Combine(model, "sample.onnx"), "--plugin", sampleDll,
             "--data", $"{Path.Combine(model, "x.npy")},{Path.Combine(model, "y.npy")}", "--epochs", "3", "--optimizer", "adam", "--lr", "0.03",
