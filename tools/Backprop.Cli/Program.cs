@@ -13,6 +13,7 @@ app.Configure(config =>
     config.AddCommand<FineTuneCommand>("finetune").WithDescription("Fine-tunes an ONNX model on your data (optionally with a new head) and exports it back to ONNX.");
     config.AddCommand<DemoCommand>("demo").WithDescription("Fine-tunes the bundled ResNet18 on rendered shapes, exports it and checks it under ONNX Runtime.");
     config.AddCommand<CheckPluginCommand>("check-plugin").WithDescription("Runs the conformance kit on every op a plugin registers; non-zero exit on any failure.");
+    config.AddCommand<CrashWriterCommand>("_crash-writer").IsHidden();
     config.AddCommand<InspectCommand>("inspect").WithDescription("Shows a model's opsets, inputs, outputs, parameter count, op histogram and unsupported ops.");
 });
 return app.Run(args);

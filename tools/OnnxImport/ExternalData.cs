@@ -8,6 +8,8 @@ internal static class ExternalData
     public static byte[] Read(TensorProto proto, string name, string? baseDirectory, long expectedBytes, ImportLimits limits)
     {
         if (baseDirectory is null) throw new OnnxImportException("uses external data, but the model was not loaded from a file.", tensor: name);
+        if (proto.ExternalData.GroupBy(e => e.Key).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new OnnxImportException($"external_data key '{twice.Key}' appears {twice.Count()} times.", tensor: name);
         var entries = proto.ExternalData.ToDictionary(e => e.Key, e => e.Value);
         if (!entries.TryGetValue("location", out var location) || string.IsNullOrEmpty(location))
             throw new OnnxImportException("external data has no location.", tensor: name);

@@ -29,7 +29,7 @@ internal sealed class GraphPlan
                 unsupported.Add($"{node.OpType} (domain '{domain}') at node '{node.Name}': the model imports no opset for domain '{domain}'");
                 continue;
             }
-            var importer = options.Importers.Find(domain, node.OpType, opset) ?? PluginOp(domain, node.OpType, opset);
+            var importer = options.Importers.Find(domain, node.OpType, opset) ?? PluginImporter(domain, node.OpType, opset) ?? PluginOp(domain, node.OpType, opset);
             if (importer is null)
             {
                 var versions = options.Importers.Versions(domain, node.OpType);
@@ -109,6 +109,15 @@ internal sealed class GraphPlan
         return order;
     }
 
+    /// <summary>
+    /// A node importer a loaded plugin contributed (registered as a kernel of contract <see cref="INodeImporter"/>), for
+    /// nodes whose attributes or inputs need mapping before they reach the plugin's ops.
+    /// </summary>
+    private static INodeImporter? PluginImporter(string domain, string opType, int opset) =>
+        TensorRuntime.Current is Backprop.Runtime.BackpropRuntime rt
+            ? rt.Kernels.GetAll<INodeImporter>().FirstOrDefault(i => i.Domain == domain && i.OpType == opType && i.SinceVersion <= opset && opset <= i.UntilVersion)
+            : null;
+
     /// <summary>A custom-domain node served by a loaded plugin op of the same domain and name.</summary>
     private static INodeImporter? PluginOp(string domain, string opType, int opset)
     {
@@ -133,6 +142,12 @@ internal sealed class GraphPlan
             catch (BackpropException e) when (e is not OnnxImportException)
             {
                 throw new OnnxImportException($"{node.OpType} failed: {e.Message}", node: ctx.Name, inner: e);
+            }
+            catch (Exception e) when (e is ArgumentException or IndexOutOfRangeException or OverflowException or DivideByZeroException or InvalidCastException or InvalidOperationException or FormatException)
+            {
+                // Defence in depth for hostile models: an importer that trips over attribute or input values it failed to
+                // validate still yields the typed error naming the node (the fuzzer counts these separately so they get fixed).
+                throw new OnnxImportException($"{node.OpType} cannot run with this node's attributes or inputs ({e.GetType().Name}: {e.Message})", node: ctx.Name, inner: e);
             }
             for (var k = 0; k < node.Output.Count && k < produced.Length; k++)
             {

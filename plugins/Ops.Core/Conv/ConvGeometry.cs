@@ -31,8 +31,8 @@ internal sealed record ConvGeometry(
             throw new AttributeException($"{op}: strides, dilations and pads must have {rank}, {rank} and {2 * rank} entries.");
         if (a.Has("auto_pad") && a.GetString("auto_pad") is not ("NOTSET" or "VALID"))
             throw new AttributeException($"{op}: auto_pad '{a.GetString("auto_pad")}' is not supported; give explicit pads.");
-        if (strides.Any(s => s < 1) || dilations.Any(d => d < 1) || pads.Any(p => p < 0))
-            throw new AttributeException($"{op}: strides and dilations must be ≥ 1 and pads ≥ 0.");
+        if (strides.Any(s => s < 1) || dilations.Any(d => d < 1) || pads.Any(p => p < 0) || kernel.Any(k => k < 1))
+            throw new AttributeException($"{op}: kernel sizes, strides and dilations must be ≥ 1 and pads ≥ 0.");
         var c = x.Dims[1];
         if (group < 1 || c % group != 0 || outChannels % group != 0)
             throw new ShapeException($"{op}: group {group} must divide input channels {c} and output channels {outChannels}.");
@@ -47,14 +47,17 @@ internal sealed record ConvGeometry(
         var ceil = a.GetLong("ceil_mode", 0) != 0;
         int Out(int size, int pb, int pe, int d, int k, int s)
         {
-            var span = size + pb + pe - d * (k - 1) - 1;
+            // in long: a hostile kernel or dilation must not overflow into a plausible size
+            var span = (long)size + pb + pe - (long)d * (k - 1) - 1;
             if (span < 0) return 0;
             var o = (ceil ? (span + s - 1) / s : span / s) + 1;
-            if (ceil && (o - 1) * s >= size + pb) o--;
-            return o;
+            if (ceil && (o - 1) * s >= (long)size + pb) o--;
+            return (int)Math.Min(o, int.MaxValue);
         }
         var oh = Out(h, ph, ph2, dh, kh, sh);
         var ow = Out(w, pw, pw2, dw, kw, sw);
+        if ((long)x.Dims[0] * Math.Max(c, outChannels) * oh * ow > int.MaxValue || (long)c / group * kh * kw > int.MaxValue / Math.Max(1, oh * (long)ow))
+            throw new ShapeException($"{op}: input {x} with window {string.Join("x", kernel)} and pads [{string.Join(", ", pads)}] gives an output of {oh}x{ow} per channel, too large.");
         if (oh < 1 || ow < 1) throw new ShapeException($"{op}: the window ({string.Join("x", kernel)}, dilation {string.Join(",", dilations)}) does not fit input {x} with pads [{string.Join(", ", pads)}].");
         return new ConvGeometry(x.Dims[0], c, h, w, outChannels, kh, kw, oh, ow, sh, sw, ph, pw, dh, dw, group, rank, ph2, pw2);
     }

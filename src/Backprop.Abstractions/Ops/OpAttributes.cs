@@ -58,7 +58,9 @@ public sealed class OpAttributes
 
     /// <summary>An integer-list attribute as int[].</summary>
     public int[] GetInts(string name, int[]? fallback = null) =>
-        Has(name) ? Array.ConvertAll(GetLongs(name), x => checked((int)x)) : fallback ?? throw Missing(name);
+        Has(name)
+            ? Array.ConvertAll(GetLongs(name), x => x is >= int.MinValue and <= int.MaxValue ? (int)x : throw new AttributeException($"attribute '{name}' holds {x}, outside the 32-bit range."))
+            : fallback ?? throw Missing(name);
 
     /// <summary>A tensor attribute.</summary>
     public Tensor GetTensor(string name) => _values.TryGetValue(name, out var v)

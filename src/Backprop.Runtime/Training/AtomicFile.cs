@@ -10,12 +10,48 @@ public static class AtomicFile
     /// <summary>Writes <paramref name="path"/> through <paramref name="write"/>, atomically.</summary>
     public static void Write(string path, Action<Stream> write) => Write(path, write, null);
 
+    /// <summary>Deletes temporary files of earlier writes to the same target whose process no longer runs (it was killed mid-write).</summary>
+    private static void RemoveStale(string dir, string target)
+    {
+        foreach (var file in Directory.EnumerateFiles(dir, $".{target}.*.tmp"))
+        {
+            var parts = Path.GetFileName(file)[(target.Length + 2)..].Split('.');
+            if (parts.Length < 2 || !int.TryParse(parts[0], out var pid) || pid == Environment.ProcessId || Alive(pid)) continue;
+            try
+            {
+                File.Delete(file);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // another writer may be cleaning up too; leave it
+            }
+        }
+    }
+
+    private static bool Alive(int pid)
+    {
+        try
+        {
+            using var p = System.Diagnostics.Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
     internal static void Write(string path, Action<Stream> write, Func<Stream, Stream>? wrap)
     {
         ArgumentNullException.ThrowIfNull(write);
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(dir);
+        RemoveStale(dir, Path.GetFileName(full));
         var tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {

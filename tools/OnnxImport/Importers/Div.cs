@@ -5,5 +5,5 @@ internal sealed class DivImporter : INodeImporter
 {
     public string OpType => "Div";
 
-    public Tensor?[] Run(NodeContext ctx) => [Helpers.Arith(ctx.Input(0), ctx.Input(1), Ops.Div, (x, y) => x / y, ctx)];
+    public Tensor?[] Run(NodeContext ctx) => [Helpers.Arith(ctx.Input(0), ctx.Input(1), Ops.Div, (x, y) => y != 0 ? x / y : throw ctx.Error("integer division by zero."), ctx)];
 }

@@ -10,6 +10,7 @@ internal sealed class FlattenImporter : INodeImporter
         var x = ctx.Input(0);
         var axis = (int)ctx.Int("axis", 1);
         if (axis < 0) axis += x.Rank;
+        if (axis < 0 || axis > x.Rank) throw ctx.Error($"axis {ctx.Int("axis", 1)} is outside [−{x.Rank}, {x.Rank}] for input {x.Shape}.");
         var outer = x.Shape.Dims[..axis].ToArray().Aggregate(1, (a, b) => a * b);
         return [Ops.Reshape(x, outer, outer == 0 ? 0 : x.Size / outer)];
     }

@@ -34,7 +34,8 @@ internal static class Helpers
     }
 
     /// <summary>Normalises ONNX axes against a rank.</summary>
-    public static int[] Axes(IEnumerable<long> axes, int rank) => axes.Select(a => Shape.NormalizeAxis(checked((int)a), rank)).ToArray();
+    public static int[] Axes(IEnumerable<long> axes, int rank) =>
+        axes.Select(a => a is >= int.MinValue and <= int.MaxValue ? Shape.NormalizeAxis((int)a, rank) : throw new ShapeException($"axis {a} is outside the tensor's rank {rank}.")).ToArray();
 
     /// <summary>Convolution/pooling attributes with auto_pad resolved to explicit pads.</summary>
     public static OpAttributes Window(NodeContext ctx, Shape input, int[] kernel, bool conv)
@@ -43,16 +44,21 @@ internal static class Helpers
         var strides = ctx.Ints("strides")?.Select(v => (int)v).ToArray() ?? Enumerable.Repeat(1, rank).ToArray();
         var dilations = ctx.Ints("dilations")?.Select(v => (int)v).ToArray() ?? Enumerable.Repeat(1, rank).ToArray();
         var pads = ctx.Ints("pads")?.Select(v => (int)v).ToArray() ?? new int[2 * rank];
+        if (strides.Length != rank || dilations.Length != rank || pads.Length != 2 * rank || kernel.Length != rank)
+            throw ctx.Error($"strides, dilations, pads and kernel must match the {rank} spatial axes of input {input}.");
+        if (strides.Any(v => v < 1) || dilations.Any(v => v < 1) || pads.Any(v => v < 0) || kernel.Any(v => v < 1))
+            throw ctx.Error("strides, dilations and kernel sizes must be positive and pads non-negative.");
         var autoPad = ctx.String("auto_pad", "NOTSET");
         if (autoPad is "SAME_UPPER" or "SAME_LOWER")
         {
             for (var i = 0; i < rank; i++)
             {
-                var inSize = input.Dims[2 + i];
+                long inSize = input.Dims[2 + i];
                 var outSize = (inSize + strides[i] - 1) / strides[i];
-                var total = Math.Max(0, (outSize - 1) * strides[i] + dilations[i] * (kernel[i] - 1) + 1 - inSize);
-                var small = total / 2;
-                (pads[i], pads[i + rank]) = autoPad == "SAME_UPPER" ? (small, total - small) : (total - small, small);
+                var total = Math.Max(0, (outSize - 1) * strides[i] + (long)dilations[i] * (kernel[i] - 1) + 1 - inSize);
+                if (total > int.MaxValue / 2) throw ctx.Error($"auto_pad {autoPad} would pad axis {i} by {total}: the kernel does not fit input {input}.");
+                var small = (int)(total / 2);
+                (pads[i], pads[i + rank]) = autoPad == "SAME_UPPER" ? (small, (int)total - small) : ((int)total - small, small);
             }
         }
         else if (autoPad is not ("NOTSET" or "VALID" or ""))
@@ -89,6 +95,7 @@ internal static class Helpers
     /// <summary>Shape [1, C, 1, …] for broadcasting a per-channel vector over an NC… tensor.</summary>
     public static int[] ChannelShape(Tensor x, int channels)
     {
+        if (x.Rank < 2) throw new ShapeException($"input {x.Shape} has no channel axis (rank 2 or more is needed).");
         var s = Enumerable.Repeat(1, x.Rank).ToArray();
         s[1] = channels;
         return s;

@@ -24,7 +24,9 @@ internal static class ClassLoss
         var t = target.ToInt64Array();
         var ignore = ctx.Has("ignore_index") ? ctx.Int("ignore_index") : long.MinValue;
         var w = weight?.ToDoubleArray();
+        if (w is not null && w.Length != c) throw ctx.Error($"weight has {w.Length} entries for {c} classes.");
         var inner = logp.Size / Math.Max(1, logp.Shape[0] * c);
+        if (t.Length != logp.Shape[0] * inner) throw ctx.Error($"target {target.Shape} does not match input {logp.Shape} (expected [N, d…] without the class axis).");
         // mask[n, c, d] = weight[c] where target[n, d] == c (and not ignored).
         var mask = new double[logp.Size];
         var perSample = new double[t.Length];

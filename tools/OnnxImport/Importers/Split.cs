@@ -13,7 +13,8 @@ internal sealed class SplitImporter : INodeImporter
         var sizes = (ctx.Opset < 13 ? ctx.Ints("split") : ctx.Optional(1)?.ToInt64Array())?.Select(v => (int)v).ToArray();
         if (sizes is null || sizes.Length == 0)
         {
-            var n = ctx.Opset >= 18 && ctx.Has("num_outputs") ? (int)ctx.Int("num_outputs") : parts;
+            var n = ctx.Opset >= 18 && ctx.Has("num_outputs") ? (int)Math.Clamp(ctx.Int("num_outputs"), int.MinValue, int.MaxValue) : parts;
+            if (n < 1 || n != parts) throw ctx.Error($"num_outputs {n} must equal the node's {parts} outputs.");
             var dim = x.Shape.Dims[axis];
             var chunk = (dim + n - 1) / n;
             sizes = Enumerable.Range(0, n).Select(i => Math.Max(0, Math.Min(chunk, dim - i * chunk))).ToArray();
