@@ -98,6 +98,24 @@ public class BadFileTests
     }
 
     [Fact]
+    public void External_data_through_a_symbolic_link_leading_out_of_the_folder_is_refused()
+    {
+        var outside = Temp();
+        File.WriteAllBytes(Path.Combine(outside, "secret.bin"), new byte[12]);
+        var dir = Temp();
+        File.CreateSymbolicLink(Path.Combine(dir, "w.bin"), Path.Combine(outside, "secret.bin"));
+        var m = AddModel();
+        var t = m.Graph.Initializer[0];
+        t.FloatData.Clear();
+        t.DataLocation = TensorProto.Types.DataLocation.External;
+        t.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = "w.bin" });
+        File.WriteAllBytes(Path.Combine(dir, "model.onnx"), m.ToByteArray());
+        var e = Assert.Throws<OnnxImportException>(() => OnnxModel.Load(Path.Combine(dir, "model.onnx")));
+        Assert.Equal("w", e.Tensor);
+        Assert.Contains("link", e.Message);
+    }
+
+    [Fact]
     public void External_data_inside_the_folder_loads_and_its_range_is_checked()
     {
         var dir = Temp();
@@ -163,5 +181,48 @@ public class BadFileTests
         Assert.Contains("'x'", Assert.Throws<OnnxImportException>(() => model.Run(new Dictionary<string, Tensor>())).Message);
         var e = Assert.Throws<OnnxImportException>(() => model.Run(new Dictionary<string, Tensor> { ["x"] = Tensor.Zeros(new Shape(3)), ["nope"] = Tensor.Zeros(new Shape(3)) }));
         Assert.Contains("'nope'", e.Message);
+    }
+}
+
+/// <summary>Numerical faults and plugin paths in hostile models.</summary>
+public class HostileModelTests
+{
+    [Fact]
+    public void A_nan_produced_mid_graph_is_caught_in_anomaly_mode_naming_the_node_and_the_op()
+    {
+        var graph = new Backprop.Onnx.Proto.GraphProto { Name = "g" };
+        graph.Input.Add(TestData.Value("x", Backprop.Onnx.Proto.TensorProto.Types.DataType.Float, 3));
+        graph.Output.Add(TestData.Value("z", Backprop.Onnx.Proto.TensorProto.Types.DataType.Float, 3));
+        graph.Node.Add(TestData.Node("Neg", ["x"], ["n"], "negate"));
+        graph.Node.Add(TestData.Node("Log", ["n"], ["z"], "log_of_negative"));
+        var model = OnnxModel.FromProto(TestData.Model(graph));
+        var x = Tensor.FromArray([1f, 2f, 3f], 3);
+        using var _ = Backprop.Runtime.GradMode.DetectAnomaly();
+        var e = Assert.Throws<OnnxImportException>(() => model.Run(new Dictionary<string, Tensor> { ["x"] = x }));
+        Assert.Contains("log_of_negative", e.Message);
+        Assert.IsType<Backprop.Runtime.AnomalyException>(e.InnerException);
+        Assert.Contains("Log", e.InnerException!.Message);
+    }
+
+    [Fact]
+    public void A_plugin_path_named_inside_a_model_is_never_loaded()
+    {
+        var graph = new Backprop.Onnx.Proto.GraphProto { Name = "g" };
+        graph.Input.Add(TestData.Value("x", Backprop.Onnx.Proto.TensorProto.Types.DataType.Float, 3));
+        graph.Output.Add(TestData.Value("y", Backprop.Onnx.Proto.TensorProto.Types.DataType.Float, 3));
+        var node = TestData.Node("SquarePlusSin", ["x"], ["y"], "custom");
+        node.Domain = "com.example";
+        graph.Node.Add(node);
+        var proto = TestData.Model(graph);
+        proto.OpsetImport.Add(new Backprop.Onnx.Proto.OperatorSetIdProto { Domain = "com.example", Version = 1 });
+        var samplePlugin = Path.Combine(TestData.RepoRoot, "artifacts", "testplugins", "SamplePlugin", "SamplePlugin.dll");
+        proto.MetadataProps.Add(new Backprop.Onnx.Proto.StringStringEntryProto { Key = "plugin", Value = samplePlugin });
+        proto.Domain = samplePlugin;
+        var rt = Backprop.Runtime.BackpropRuntime.Create(new Backprop.Runtime.RuntimeOptions());
+        using var _ = rt.Activate();
+        var before = rt.Plugins.Count;
+        Assert.Throws<UnsupportedOpsException>(() => OnnxModel.FromProto(proto));
+        Assert.Equal(before, rt.Plugins.Count);
+        Assert.DoesNotContain(System.Runtime.Loader.AssemblyLoadContext.All.SelectMany(c => c.Assemblies), a => a.GetName().Name == "SamplePlugin");
     }
 }

@@ -14,6 +14,7 @@ app.Configure(config =>
     config.AddCommand<DemoCommand>("demo").WithDescription("Fine-tunes the bundled ResNet18 on rendered shapes, exports it and checks it under ONNX Runtime.");
     config.AddCommand<CheckPluginCommand>("check-plugin").WithDescription("Runs the conformance kit on every op a plugin registers; non-zero exit on any failure.");
     config.AddCommand<CrashWriterCommand>("_crash-writer").IsHidden();
+    config.AddCommand<SoakCommand>("_soak").IsHidden();
     config.AddCommand<InspectCommand>("inspect").WithDescription("Shows a model's opsets, inputs, outputs, parameter count, op histogram and unsupported ops.");
 });
 return app.Run(args);

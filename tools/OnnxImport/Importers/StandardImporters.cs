@@ -6,6 +6,7 @@ internal static class StandardImporters
     public static IEnumerable<INodeImporter> All() =>
     [
         new AddImporter(),
+        new TriluImporter(),
         new SubImporter(),
         new MulImporter(),
         new DivImporter(),
