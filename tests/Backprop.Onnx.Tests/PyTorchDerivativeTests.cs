@@ -33,6 +33,16 @@ public class PyTorchDerivativeTests
 
     [Theory]
     [MemberData(nameof(Models))]
+    public void Outputs_match_pytorch(string name)
+    {
+        var (model, data) = Load(name);
+        Dictionary<string, Tensor> outputs;
+        using (GradMode.NoGrad()) outputs = model.Run(Prefixed(data, "input/"));
+        foreach (var (output, reference) in Prefixed(data, "output/")) Close(reference, outputs[output], 1e-4, $"{name} {output}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
     public void Gradients_match_pytorch(string name)
     {
         var (model, data) = Load(name);
@@ -41,6 +51,8 @@ public class PyTorchDerivativeTests
         Assert.NotEmpty(expected);
         var largest = expected.Values.Max(t => t.ToDoubleArray().Max(Math.Abs));
         foreach (var (tensor, reference) in expected) Close(reference, grads[tensor], 1e-4, $"{name} ∂L/∂{tensor}", largest);
+        // one gradient for every floating input and initializer, shapes exact
+        Assert.Equal(model.Parameters.Where(p => p.Value.DType.IsFloatingPoint()).Select(p => p.Key).Concat(Prefixed(data, "input/").Where(p => p.Value.DType.IsFloatingPoint()).Select(p => p.Key)).Order(), grads.Keys.Order());
     }
 
     [Theory]
