@@ -47,7 +47,7 @@ internal sealed class GemmRouter : IGemmRouter
             var fallback = backends[0];
             return (fallback, new GemmRoute(key, fallback.Name, $"BACKPROP_GEMM={policy} names no loaded backend ({string.Join(", ", backends.Select(b => b.Name))}); using the highest priority"));
         }
-        var timings = backends.Select(b => (Gemm: b, Seconds: Time(b, ta, tb, m, n, k, dtype))).ToList();
+        var timings = Time(backends, ta, tb, m, n, k, dtype);
         var best = timings.MinBy(t => t.Seconds);
         var flops = 2.0 * m * n * k;
         var reason = "measured " + string.Join(", ", timings.Select(t => $"{t.Gemm.Name} {flops / t.Seconds / 1e9:F1} GFLOP/s"));
@@ -61,37 +61,50 @@ internal sealed class GemmRouter : IGemmRouter
     }
 
     /// <summary>
-    /// Best of a few runs on scratch data. Dimensions above 2048 are sampled at 2048 and the time scaled by the
-    /// flop ratio, so calibrating a huge product (e.g. an im2col GEMM) stays short and never allocates much.
+    /// Best time of each backend on scratch data, the backends taking turns (so a burst of noise from the machine hits all
+    /// of them) for a few rounds and until each has run about 20 ms. Dimensions above 2048 are sampled at 2048 and the time
+    /// scaled by the flop ratio, so calibrating a huge product (e.g. an im2col GEMM) stays short and never allocates much.
     /// </summary>
-    private static double Time(IGemm gemm, bool ta, bool tb, int m, int n, int k, DType dtype)
+    private static List<(IGemm Gemm, double Seconds)> Time(IReadOnlyList<IGemm> backends, bool ta, bool tb, int m, int n, int k, DType dtype)
     {
         const int cap = 2048;
         var (sm, sn, sk) = (Math.Min(m, cap), Math.Min(n, cap), Math.Min(k, cap));
         var scale = (double)m * n * k / ((double)sm * sn * sk);
+        var best = new double[backends.Count];
+        Array.Fill(best, double.MaxValue);
+        var spent = new double[backends.Count];
+        var scratch = dtype == DType.Float64 ? Scratch<double>(sm, sn, sk) : Scratch<float>(sm, sn, sk);
+        for (var i = 0; i < backends.Count; i++) Once(backends[i], ta, tb, sm, sn, sk, dtype, scratch); // warm-up
         var flops = 2.0 * sm * sn * sk;
-        var runs = flops > 1e9 ? 2 : flops > 1e7 ? 4 : 16;
-        var seconds = dtype == DType.Float64 ? Run<double>(gemm, ta, tb, sm, sn, sk, runs) : Run<float>(gemm, ta, tb, sm, sn, sk, runs);
-        return seconds * scale;
+        var minRounds = flops > 1e9 ? 2 : flops > 1e7 ? 3 : 5;
+        for (var round = 0; round < minRounds || (spent.Min() < 0.02 && round < 200); round++)
+        {
+            for (var i = 0; i < backends.Count; i++)
+            {
+                var seconds = Once(backends[i], ta, tb, sm, sn, sk, dtype, scratch);
+                best[i] = Math.Min(best[i], seconds);
+                spent[i] += seconds;
+            }
+        }
+        return backends.Select((b, i) => (b, best[i] * scale)).ToList();
     }
 
-    private static double Run<T>(IGemm gemm, bool ta, bool tb, int m, int n, int k, int runs) where T : unmanaged, INumber<T>
+    private static (Array A, Array B, Array C) Scratch<T>(int m, int n, int k) where T : unmanaged, INumber<T>
     {
         var a = new T[m * k];
         var b = new T[k * n];
-        var c = new T[m * n];
         a.AsSpan().Fill(T.One);
         b.AsSpan().Fill(T.One);
-        var best = double.MaxValue;
-        for (var r = 0; r <= runs; r++)
-        {
-            var sw = Stopwatch.StartNew();
-            if (typeof(T) == typeof(float))
-                gemm.Gemm(ta, tb, m, n, k, 1f, (float[])(object)a, ta ? m : k, (float[])(object)b, tb ? k : n, 0f, (float[])(object)c, n);
-            else
-                gemm.Gemm(ta, tb, m, n, k, 1d, (double[])(object)a, ta ? m : k, (double[])(object)b, tb ? k : n, 0d, (double[])(object)c, n);
-            if (r > 0) best = Math.Min(best, sw.Elapsed.TotalSeconds);
-        }
-        return best;
+        return (a, b, new T[m * n]);
+    }
+
+    private static double Once(IGemm gemm, bool ta, bool tb, int m, int n, int k, DType dtype, (Array A, Array B, Array C) s)
+    {
+        var sw = Stopwatch.StartNew();
+        if (dtype == DType.Float64)
+            gemm.Gemm(ta, tb, m, n, k, 1d, (double[])s.A, ta ? m : k, (double[])s.B, tb ? k : n, 0d, (double[])s.C, n);
+        else
+            gemm.Gemm(ta, tb, m, n, k, 1f, (float[])s.A, ta ? m : k, (float[])s.B, tb ? k : n, 0f, (float[])s.C, n);
+        return sw.Elapsed.TotalSeconds;
     }
 }
