@@ -81,16 +81,23 @@ public class BadFileTests
         Assert.Contains("MaxTensorElements", limited.Message);
     }
 
+    /// <summary>The Add model with its initializer "w" stored as external data at <paramref name="location"/>.</summary>
+    private static ModelProto ExternalModel(string location)
+    {
+        var m = AddModel();
+        var t = m.Graph.Initializer[0];
+        t.FloatData.Clear();
+        t.DataLocation = TensorProto.Types.DataLocation.External;
+        t.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = location });
+        return m;
+    }
+
     [Fact]
     public void External_data_outside_the_model_folder_is_refused()
     {
         foreach (var location in new[] { "../secret.bin", "/etc/passwd", "sub/../../x.bin" })
         {
-            var m = AddModel();
-            var t = m.Graph.Initializer[0];
-            t.FloatData.Clear();
-            t.DataLocation = TensorProto.Types.DataLocation.External;
-            t.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = location });
+            var m = ExternalModel(location);
             var e = LoadBytes(m.ToByteArray());
             Assert.Equal("w", e.Tensor);
             Assert.Contains("folder", e.Message);
@@ -104,11 +111,7 @@ public class BadFileTests
         File.WriteAllBytes(Path.Combine(outside, "secret.bin"), new byte[12]);
         var dir = Temp();
         File.CreateSymbolicLink(Path.Combine(dir, "w.bin"), Path.Combine(outside, "secret.bin"));
-        var m = AddModel();
-        var t = m.Graph.Initializer[0];
-        t.FloatData.Clear();
-        t.DataLocation = TensorProto.Types.DataLocation.External;
-        t.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = "w.bin" });
+        var m = ExternalModel("w.bin");
         File.WriteAllBytes(Path.Combine(dir, "model.onnx"), m.ToByteArray());
         var e = Assert.Throws<OnnxImportException>(() => OnnxModel.Load(Path.Combine(dir, "model.onnx")));
         Assert.Equal("w", e.Tensor);
@@ -120,14 +123,10 @@ public class BadFileTests
     {
         var dir = Temp();
         File.WriteAllBytes(Path.Combine(dir, "w.bin"), new byte[] { 0, 0, 128, 63, 0, 0, 0, 64, 0, 0, 64, 64 });
-        var m = AddModel();
-        var t = m.Graph.Initializer[0];
-        t.FloatData.Clear();
-        t.DataLocation = TensorProto.Types.DataLocation.External;
-        t.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = "w.bin" });
+        var m = ExternalModel("w.bin");
         File.WriteAllBytes(Path.Combine(dir, "model.onnx"), m.ToByteArray());
         Assert.Equal([1f, 2, 3], OnnxModel.Load(Path.Combine(dir, "model.onnx")).Parameters["w"].ToFloatArray());
-        t.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = "8" });
+        m.Graph.Initializer[0].ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = "8" });
         File.WriteAllBytes(Path.Combine(dir, "model.onnx"), m.ToByteArray());
         var e = Assert.Throws<OnnxImportException>(() => OnnxModel.Load(Path.Combine(dir, "model.onnx")));
         Assert.Contains("exceeds", e.Message);

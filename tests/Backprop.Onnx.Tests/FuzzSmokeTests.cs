@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Backprop.Onnx.Tests;
 
 /// <summary>
@@ -10,23 +8,9 @@ public class FuzzSmokeTests
 {
     private static async Task<(int Exit, string Output)> Fuzz(params string[] args)
     {
-        var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent?.Name ?? "Release";
-        var dll = Path.Combine(TestData.RepoRoot, "tests", "Backprop.Fuzz", "bin", configuration, "net10.0", "Backprop.Fuzz.dll");
-        Assert.True(File.Exists(dll), $"the fuzzer was not built at {dll}");
-        using var process = Process.Start(new ProcessStartInfo("dotnet", [dll, .. args]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(10));
-        try
-        {
-            await process.WaitForExitAsync(guard.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail("the fuzzer did not finish within 10 minutes");
-        }
-        return (process.ExitCode, await stdout + await stderr);
+        var dll = Tool.Built("tests/Backprop.Fuzz", "Backprop.Fuzz.dll");
+        var (exit, stdout, stderr) = await Tool.Process(TimeSpan.FromMinutes(10), null, "dotnet", [dll, .. args]);
+        return (exit, stdout + stderr);
     }
 
     [Fact]

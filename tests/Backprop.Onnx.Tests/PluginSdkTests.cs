@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 
@@ -13,20 +12,11 @@ public partial class PluginSdkTests
 {
     private static async Task<string> Run(string workingDirectory, string file, params string[] args)
     {
-        var info = new ProcessStartInfo(file, args) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-        info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        info.Environment["DOTNET_NOLOGO"] = "1";
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
-        await process.WaitForExitAsync(timeout.Token);
-        var output = await stdout + await stderr;
-        Assert.True(process.ExitCode == 0, $"{file} {string.Join(' ', args)} exited {process.ExitCode}:\n{output}");
+        var (exit, stdout, stderr) = await Tool.Process(TimeSpan.FromMinutes(10), workingDirectory, file, args);
+        var output = stdout + stderr;
+        Assert.True(exit == 0, $"{file} {string.Join(' ', args)} exited {exit}:\n{output}");
         return output;
     }
-
-    private static string Configuration => new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent?.Name ?? "Release";
 
     [Fact]
     public async Task Sample_and_template_plugins_build_out_of_tree_pass_check_plugin_and_the_sample_model_fine_tunes()
@@ -36,7 +26,7 @@ public partial class PluginSdkTests
         var feed = Path.Combine(work, "feed");
         var version = "0.1.0-test." + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture);
         foreach (var project in new[] { "Backprop.Abstractions", "Backprop.Runtime", "Backprop.Testing" })
-            await Run(root, "dotnet", "pack", Path.Combine(root, "src", project), "-c", Configuration, "--no-build", "-o", feed, $"-p:Version={version}", "-v", "q");
+            await Run(root, "dotnet", "pack", Path.Combine(root, "src", project), "-c", Tool.Configuration, "--no-build", "-o", feed, $"-p:Version={version}", "-v", "q");
         File.WriteAllText(Path.Combine(work, "NuGet.config"), $"""
             <?xml version="1.0" encoding="utf-8"?>
             <configuration>

@@ -29,24 +29,17 @@ internal sealed class CheckPluginCommand : Command<CheckPluginCommand.Settings>
         var failed = false;
         var code = CliErrors.Guard(() =>
         {
-            var full = Path.GetFullPath(s.Plugin);
-            if (!File.Exists(full) && !Directory.Exists(full)) throw new CliException($"'{s.Plugin}' does not exist.");
-            var rt = Runtime.Use([full]);
-            var plugin = rt.Plugins.FirstOrDefault(p => p.Path.Length > 0 && (p.Path == full || p.Path.StartsWith(full + Path.DirectorySeparatorChar, StringComparison.Ordinal)));
-            if (plugin is null)
-            {
-                var why = rt.PluginFailures.FirstOrDefault(f => f.Path.StartsWith(full, StringComparison.Ordinal))?.Reason ?? "no plugin assembly found there";
-                throw new CliException($"the plugin did not load: {why}");
-            }
-            AnsiConsole.MarkupLine($"[bold]{Markup.Escape(plugin.Name)}[/] ({Markup.Escape(plugin.Path)}): {plugin.Ops.Count} ops");
-            if (plugin.Ops.Count == 0) throw new CliException("the plugin registers no ops.");
+            if (!File.Exists(s.Plugin) && !Directory.Exists(s.Plugin)) throw new CliException($"'{s.Plugin}' does not exist.");
+            var (rt, ops) = PluginConformance.Load(s.Plugin);
+            foreach (var f in rt.PluginFailures) AnsiConsole.MarkupLine($"[yellow]plugin failed[/] {Markup.Escape(f.ToString())}");
+            AnsiConsole.MarkupLine($"[bold]{Markup.Escape(Path.GetFileName(Path.GetFullPath(s.Plugin)))}[/]: {ops.Count} ops");
             // A table on a terminal; plain lines when redirected (logs and scripts), where a table would wrap names.
             var plain = !AnsiConsole.Profile.Capabilities.Interactive;
             var table = new Table().AddColumns("op", "order", "samples", "checks", "max error", "result");
             var failures = new List<CheckResult>();
-            foreach (var name in plugin.Ops)
+            foreach (var op in ops)
             {
-                var op = rt.Ops.All.First(r => r.Op.Schema.QualifiedName == name).Op;
+                var name = op.Schema.QualifiedName;
                 var results = OpConformance.Check(rt, op, new CheckOptions { Seed = s.Seed });
                 var bad = results.Where(r => !r.Passed).ToList();
                 failures.AddRange(bad);
