@@ -15,6 +15,7 @@ app.Configure(config =>
     config.AddCommand<CheckPluginCommand>("check-plugin").WithDescription("Runs the conformance kit on every op a plugin registers; non-zero exit on any failure.");
     config.AddCommand<CrashWriterCommand>("_crash-writer").IsHidden();
     config.AddCommand<SoakCommand>("_soak").IsHidden();
+    config.AddCommand<GraphCommand>("graph").WithDescription("Draws the model's graph with shapes and the gradient norm on every edge (Graphviz SVG/PNG, or DOT).");
     config.AddCommand<InspectCommand>("inspect").WithDescription("Shows a model's opsets, inputs, outputs, parameter count, op histogram and unsupported ops.");
 });
 return app.Run(args);

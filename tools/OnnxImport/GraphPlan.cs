@@ -127,12 +127,21 @@ internal sealed class GraphPlan
 
     private static string NodeName(NodeProto n) => string.IsNullOrEmpty(n.Name) ? $"{n.OpType}({string.Join(",", n.Output)})" : n.Name;
 
-    public Dictionary<string, Tensor> Run(Dictionary<string, Tensor> env, bool training, Random? random = null, IReadOnlyCollection<string>? wanted = null, bool batchStatistics = true)
+    public Dictionary<string, Tensor> Run(Dictionary<string, Tensor> env, bool training, Random? random = null, IReadOnlyCollection<string>? wanted = null,
+        bool batchStatistics = true, ModelHooks? hooks = null)
     {
         var outputs = wanted ?? (IReadOnlyCollection<string>)_outputs;
-        foreach (var (node, importer, opset) in wanted is null ? _steps : Needed(wanted, env.Keys))
+        var steps = (wanted is null ? _steps : Needed(wanted, env.Keys)).ToList();
+        var watching = hooks is { Backward.Length: > 0 } && Backprop.Runtime.GradMode.IsEnabled;
+        var readers = watching ? Readers(steps) : null;
+        if (watching)
+        {
+            foreach (var (name, t) in env) hooks!.Watch(t, name, null);
+        }
+        foreach (var (node, importer, opset) in steps)
         {
             var inputs = node.Input.Select(n => n.Length == 0 ? null : env.TryGetValue(n, out var t) ? t : throw new OnnxImportException($"input '{n}' has no value.", node: NodeName(node))).ToArray();
+            if (watching) ShareEdges(node, inputs, readers!, hooks!);
             var ctx = new NodeContext(node, inputs, opset, training, random, batchStatistics);
             Tensor?[] produced;
             try
@@ -151,8 +160,13 @@ internal sealed class GraphPlan
             }
             for (var k = 0; k < node.Output.Count && k < produced.Length; k++)
             {
-                if (node.Output[k].Length > 0 && produced[k] is { } t) env[node.Output[k]] = t;
+                if (node.Output[k].Length > 0 && produced[k] is { } t)
+                {
+                    env[node.Output[k]] = t;
+                    if (watching) hooks!.Watch(t, node.Output[k], NodeName(node));
+                }
             }
+            if (hooks is { Forward.Length: > 0 } h) Notify(h, node, inputs, produced);
         }
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var o in outputs)
@@ -162,6 +176,44 @@ internal sealed class GraphPlan
         }
         return result;
     }
+
+    /// <summary>How many node inputs read each value among <paramref name="steps"/>.</summary>
+    private static Dictionary<string, int> Readers(IEnumerable<(NodeProto Node, INodeImporter, int)> steps)
+    {
+        var count = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (node, _, _) in steps)
+        {
+            foreach (var input in node.Input.Where(i => i.Length > 0)) count[input] = count.GetValueOrDefault(input) + 1;
+        }
+        return count;
+    }
+
+    /// <summary>
+    /// For a value read by several nodes, gives this node its own alias (a shared-buffer view recorded as one op) so the
+    /// share of the gradient it sends back can be seen apart from the others'.
+    /// </summary>
+    private static void ShareEdges(NodeProto node, Tensor?[] inputs, Dictionary<string, int> readers, ModelHooks hooks)
+    {
+        for (var i = 0; i < inputs.Length; i++)
+        {
+            if (inputs[i] is not { RequiresGrad: true } t || readers.GetValueOrDefault(node.Input[i]) < 2) continue;
+            var alias = Ops.Call("Reshape", OpAttributes.Of(("shape", t.Shape.ToArray())), t);
+            var (value, consumer) = (node.Input[i], NodeName(node));
+            alias.RegisterHook(g => { hooks.Report(new GradientFlow(value, null, consumer, g)); return null; });
+            inputs[i] = alias;
+        }
+    }
+
+    private static void Notify(ModelHooks hooks, NodeProto node, Tensor?[] inputs, Tensor?[] produced)
+    {
+        var activity = new NodeActivity(NodeName(node), node.OpType,
+            node.Input.Select((n, i) => (n, i < inputs.Length ? inputs[i] : null)).ToList(),
+            node.Output.Select((n, k) => (n, k < produced.Length ? produced[k] : null)).ToList());
+        foreach (var f in hooks.Forward) f(activity);
+    }
+
+    /// <summary>The nodes in the order they run, with the names used in errors and hooks.</summary>
+    public IEnumerable<(NodeProto Node, string Name)> Nodes => _steps.Select(s => (s.Node, NodeName(s.Node)));
 
     /// <summary>True when some node produces <paramref name="name"/>.</summary>
     public bool Produces(string name) => _steps.Any(s => s.Node.Output.Contains(name));

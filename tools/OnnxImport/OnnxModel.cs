@@ -41,6 +41,9 @@ public sealed class OnnxModel
         Outputs = proto.Graph.Output.Select(Describe).ToList();
     }
 
+    /// <summary>The bound graph (node order for pictures and tools).</summary>
+    internal GraphPlan Plan => _plan;
+
     /// <summary>The parsed model.</summary>
     public ModelProto Proto { get; }
 
@@ -130,8 +133,24 @@ public sealed class OnnxModel
         }
         var env = new Dictionary<string, Tensor>(Parameters, StringComparer.Ordinal);
         foreach (var (k, v) in inputs) env[k] = v;
-        return _plan.Run(env, Training, Random, values, !FreezeBatchNormStatistics);
+        return _plan.Run(env, Training, Random, values, !FreezeBatchNormStatistics, _hooks);
     }
+
+    private readonly ModelHooks _hooks = new();
+
+    /// <summary>
+    /// Calls <paramref name="hook"/> after each node runs, with its input and output tensors (to record activations, dead
+    /// ReLUs, shapes). Dispose the result to unsubscribe.
+    /// </summary>
+    public IDisposable OnForward(Action<NodeActivity> hook) => _hooks.AddForward(hook);
+
+    /// <summary>
+    /// Calls <paramref name="hook"/> during each backward pass through a later <see cref="Run(IReadOnlyDictionary{string, Tensor})"/>
+    /// with the gradient of the loss with respect to every value — graph inputs that require grad, initializers and node outputs —
+    /// and, for values read by several nodes, each reader's share. Runs started while subscribed are watched; dispose the
+    /// result to unsubscribe.
+    /// </summary>
+    public IDisposable OnBackward(Action<GradientFlow> hook) => _hooks.AddBackward(hook);
 
     private static ValueInfo Describe(ValueInfoProto v)
     {

@@ -55,6 +55,9 @@ public sealed partial class Tensor
         (_hooks ??= []).Add(hook);
     }
 
+    /// <summary>Removes a hook added with <see cref="RegisterHook"/>; false when it was not registered on this tensor.</summary>
+    public bool RemoveHook(Func<Tensor, Tensor?> hook) => _hooks?.Remove(hook) ?? false;
+
     /// <summary>Hooks registered with <see cref="RegisterHook"/>.</summary>
     internal IReadOnlyList<Func<Tensor, Tensor?>> Hooks => (IReadOnlyList<Func<Tensor, Tensor?>>?)_hooks ?? [];
 
