@@ -21,10 +21,18 @@ internal static class Tool
     /// <summary>Runs the tool with <paramref name="args"/>.</summary>
     public static Task<(int Exit, string Stdout, string Stderr)> Run(TimeSpan limit, params string[] args) => Process(limit, null, "dotnet", [Path, .. args]);
 
+    /// <summary>Runs the tool with <paramref name="args"/> and extra environment variables.</summary>
+    public static Task<(int Exit, string Stdout, string Stderr)> Run(TimeSpan limit, IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        Start(limit, null, "dotnet", [Path, .. args], environment);
+
     /// <summary>Runs <paramref name="file"/>; a run over <paramref name="limit"/> is killed and fails the test.</summary>
-    public static async Task<(int Exit, string Stdout, string Stderr)> Process(TimeSpan limit, string? workingDirectory, string file, params string[] args)
+    public static Task<(int Exit, string Stdout, string Stderr)> Process(TimeSpan limit, string? workingDirectory, string file, params string[] args) =>
+        Start(limit, workingDirectory, file, args, null);
+
+    private static async Task<(int Exit, string Stdout, string Stderr)> Start(TimeSpan limit, string? workingDirectory, string file, string[] args, IReadOnlyDictionary<string, string>? environment)
     {
         var info = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) info.Environment[k] = v;
         if (workingDirectory is not null) info.WorkingDirectory = workingDirectory;
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         info.Environment["DOTNET_NOLOGO"] = "1";

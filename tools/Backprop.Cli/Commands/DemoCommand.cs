@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Backprop.Cli.Training;
 using Backprop.Data;
+using Backprop.Diagnostics;
 using Backprop.Onnx;
 using Backprop.Runtime;
 using Backprop.Training;
@@ -77,7 +78,10 @@ internal sealed class DemoCommand : Command<DemoCommand.Settings>
             {
                 Epochs = s.Epochs, BatchSize = s.Batch, LearningRate = s.LearningRate, Momentum = 0.9, Schedule = "cosine", Seed = s.Seed, FreezeBatchNorm = true, ClipNorm = s.Clip,
                 CheckpointDirectory = Path.Combine(s.Out, "checkpoint"),
-            });
+            })
+            {
+                Statistics = new TrainingStatistics(2, Path.Combine(s.Out, "gradients.stats.csv")),
+            };
             var (_, before) = tuner.Evaluate(validation);
             AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, $"validation accuracy before fine-tuning (new head): [yellow]{before:P1}[/]");
             TrainingConsole.Fit(tuner, train, validation, cancellationToken);
@@ -88,6 +92,9 @@ internal sealed class DemoCommand : Command<DemoCommand.Settings>
             model.Export(onnx, dynamicBatch: true);
             var chart = Path.Combine(s.Out, "training.png");
             TrainingChart.Write(chart, tuner.StepLosses, tuner.History);
+            var charts = StatisticsChart.Write(Path.Combine(s.Out, "gradients"), tuner.Statistics!.Rows);
+            var picture = DrawGraph(onnx, validation, s.Out);
+            AnsiConsole.MarkupLine($"gradient statistics every 2 steps: {string.Join(", ", charts.Select(c => $"[green]{Markup.Escape(c)}[/]"))}; graph: [green]{Markup.Escape(picture)}[/]");
             var (maxDiff, ortAccuracy) = Verify(onnx, model, validation, s.Batch);
             AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, $"ONNX Runtime on the exported model: accuracy {ortAccuracy:P1}, largest logit difference from Backprop {maxDiff:E2}");
             var summary = Path.Combine(s.Out, "summary.json");
@@ -96,6 +103,44 @@ internal sealed class DemoCommand : Command<DemoCommand.Settings>
             AnsiConsole.MarkupLine($"wrote [green]{Markup.Escape(onnx)}[/], [green]{Markup.Escape(chart)}[/] and [green]{Markup.Escape(summary)}[/] in {clock.Elapsed.TotalSeconds:F0} s");
             if (!(maxDiff <= 1e-3)) throw new CliException($"the exported model's outputs under ONNX Runtime differ from Backprop's by {maxDiff:E2}.");
         });
+
+    /// <summary>
+    /// Draws the exported model with the gradient of the cross-entropy loss of two validation images flowing back through it:
+    /// graph.svg when Graphviz is installed, graph.dot always. Returns the picture's path.
+    /// </summary>
+    private static string DrawGraph(string onnx, IDataset validation, string folder)
+    {
+        var exported = OnnxModel.Load(onnx);
+        var (x, y) = validation.Batch([0, 1]);
+        var inputs = new Dictionary<string, Tensor> { [exported.Inputs.Single().Name] = x };
+        Tensor logits;
+        using (GradMode.NoGrad()) logits = exported.Run(inputs)[exported.Outputs[0].Name];
+        // ∂(mean cross-entropy)/∂logits = (softmax(logits) − onehot(label)) / batch
+        var (batch, classes) = (logits.Shape[0], logits.Shape[1]);
+        var p = logits.ToDoubleArray();
+        var labels = y.ToInt64Array();
+        var seed = new float[p.Length];
+        for (var i = 0; i < batch; i++)
+        {
+            var row = p.AsSpan(i * classes, classes);
+            var max = row.ToArray().Max();
+            var sum = row.ToArray().Sum(v => Math.Exp(v - max));
+            for (var k = 0; k < classes; k++) seed[i * classes + k] = (float)((Math.Exp(row[k] - max) / sum - (k == labels[i] ? 1 : 0)) / batch);
+        }
+        var graph = ModelGraph.Capture(exported, inputs, new Dictionary<string, Tensor> { [exported.Outputs[0].Name] = new Tensor(seed, logits.Shape) });
+        graph.Title = "ResNet18 fine-tuned on shapes — gradient of the cross-entropy of two validation images";
+        var dot = graph.ToDot();
+        var dotPath = Path.Combine(folder, "graph.dot");
+        AtomicFile.Write(dotPath, st => st.Write(System.Text.Encoding.UTF8.GetBytes(dot)));
+        if (!Graphviz.IsAvailable())
+        {
+            AnsiConsole.MarkupLine("[yellow]Graphviz's dot is not installed (apt-get install graphviz); the graph is left as graph.dot[/]");
+            return dotPath;
+        }
+        var svg = Path.Combine(folder, "graph.svg");
+        Graphviz.Render(dot, svg);
+        return svg;
+    }
 
     /// <summary>What the demo measured, written to summary.json.</summary>
     internal sealed record DemoSummary(double AccuracyBefore, double AccuracyAfter, double OnnxRuntimeAccuracy, double MaxLogitDifference,

@@ -115,6 +115,10 @@ internal sealed class FineTuneCommand : Command<FineTuneCommand.Settings>
         [Description("Continue from the checkpoint in --checkpoint.")]
         public bool Resume { get; init; }
 
+        [CommandOption("--stats <EVERY>")]
+        [Description("Record gradient norms, update-to-weight ratios and dead-ReLU fractions every EVERY steps into OUT.stats.csv, charted as OUT.*.png.")]
+        public int? Stats { get; init; }
+
         [CommandOption("-p|--plugin <PATH>")]
         public string[] Plugins { get; init; } = [];
     }
@@ -143,6 +147,12 @@ internal sealed class FineTuneCommand : Command<FineTuneCommand.Settings>
             foreach (var glob in s.Freeze) AnsiConsole.MarkupLine($"froze {model.Freeze(glob)} parameters matching '{Markup.Escape(glob)}'");
             AnsiConsole.MarkupLine($"trainable: {model.Parameters.Sum(p => (long)p.Value.Size):N0} values in {model.Parameters.Count()} tensors");
             var tuner = new FineTuner(model, options);
+            var stem = Path.ChangeExtension(s.Out, null);
+            if (s.Stats is { } every)
+            {
+                if (every < 1) throw new CliException($"--stats must be at least 1 (steps between records), not {every}.");
+                tuner.Statistics = new TrainingStatistics(every, stem + ".stats.csv");
+            }
             if (s.Resume && s.Checkpoint is { } dir && File.Exists(Path.Combine(dir, FineTuner.LatestCheckpoint)))
                 AnsiConsole.MarkupLine($"resuming from {Markup.Escape(Path.Combine(dir, FineTuner.LatestCheckpoint))}");
             TrainingConsole.Fit(tuner, train, validation, cancellationToken);
@@ -151,6 +161,11 @@ internal sealed class FineTuneCommand : Command<FineTuneCommand.Settings>
             var chart = Path.ChangeExtension(s.Out, ".png");
             TrainingChart.Write(chart, tuner.StepLosses, tuner.History);
             AnsiConsole.MarkupLine($"wrote [green]{Markup.Escape(s.Out)}[/] and [green]{Markup.Escape(chart)}[/]");
+            if (tuner.Statistics is { } stats)
+            {
+                var charts = StatisticsChart.Write(stem, stats.Rows);
+                AnsiConsole.MarkupLine($"gradient statistics: [green]{Markup.Escape(stats.CsvPath!)}[/] ({stats.Rows.Count} rows), {string.Join(", ", charts.Select(c => $"[green]{Markup.Escape(c)}[/]"))}");
+            }
         });
 
     private static IDataset Load(Settings s)

@@ -54,6 +54,9 @@ public sealed class FineTuner
     /// <summary>The run's random source (shuffling and Dropout); its state is checkpointed.</summary>
     public TrainingRandom Random { get; }
 
+    /// <summary>Gradient statistics to record while training (null: none); see <see cref="TrainingStatistics"/>.</summary>
+    public TrainingStatistics? Statistics { get; set; }
+
     /// <summary>Called after every optimizer step.</summary>
     public Action<StepReport>? OnStep { get; set; }
 
@@ -76,6 +79,19 @@ public sealed class FineTuner
         var (epoch, batch, epochState) = (1, 0, (ulong[]?)null);
         var checkpoint = Options.CheckpointDirectory is { } dir ? Path.Combine(dir, LatestCheckpoint) : null;
         if (Options.Resume && File.Exists(checkpoint)) (epoch, batch, epochState) = Restore(checkpoint);
+        Statistics?.Start(Model, Optimizer.StepCount);
+        try
+        {
+            Loop(train, validation, batches, epoch, batch, epochState, checkpoint, cancellation);
+        }
+        finally
+        {
+            Statistics?.Dispose();
+        }
+    }
+
+    private void Loop(IDataset train, IDataset? validation, int batches, int epoch, int batch, ulong[]? epochState, string? checkpoint, CancellationToken cancellation)
+    {
         for (; epoch <= Options.Epochs; epoch++, batch = 0, epochState = null)
         {
             var start = epochState ?? Random.State;
@@ -94,6 +110,7 @@ public sealed class FineTuner
                 var groupSize = Math.Min(Options.AccumulationSteps, batches - groupStart);
                 var indices = order.AsSpan(batch * Options.BatchSize, Math.Min(Options.BatchSize, train.Count - batch * Options.BatchSize));
                 var (x, y) = train.Batch(indices);
+                if (inGroup == 0) Statistics?.BeginStep(Optimizer.StepCount + 1);
                 Model.Training = true;
                 var output = Model.Forward(x);
                 var loss = Loss(output, y);
@@ -104,8 +121,10 @@ public sealed class FineTuner
                 correct += Correct(output, y);
                 seen += indices.Length;
                 if (++inGroup < groupSize) continue;
+                Statistics?.BeforeUpdate(Optimizer.StepCount + 1);
                 if (Options.ClipNorm is { } clip) GradClip.ClipGlobalNorm(Model.Parameters.Select(p => p.Value), clip);
                 Optimizer.Step();
+                Statistics?.AfterUpdate(Optimizer.StepCount);
                 Optimizer.ZeroGrad();
                 _stepLosses.Add(stepLoss);
                 OnStep?.Invoke(new StepReport(epoch, Optimizer.StepCount, batch + 1, batches, stepLoss, seen / clock.Elapsed.TotalSeconds));
