@@ -53,9 +53,17 @@ public sealed partial class Graph
             }
             var run = _nodes.Skip(i).Take(bestLength * bestRepeats).ToList();
             var inRun = run.ToHashSet();
+            // One edge per outside value the run reads. When only the run reads it, the gradient into the block is the value's
+            // total; otherwise the block's share is the sum of its readers' shares, of which one reader's is kept.
             var inputs = run.SelectMany(n => n.Inputs).Where(e => e.Value.Producer is null || !inRun.Contains(e.Value.Producer))
                 .Where(e => e.Value.Kind != ValueKind.Parameter && e.Value.Kind != ValueKind.Constant)
-                .GroupBy(e => e.Value).Select(g => g.First()).ToList();
+                .GroupBy(e => e.Value)
+                .Select(g =>
+                {
+                    var edge = new GraphEdge(g.Key);
+                    edge.SetGradient(Consumers(g.Key).All(inRun.Contains) ? g.Key.Gradient : g.First().Gradient);
+                    return edge;
+                }).ToList();
             var outputs = run.SelectMany(n => n.Outputs)
                 .Where(v => v.Kind == ValueKind.Output || Consumers(v).Any(c => !inRun.Contains(c))).ToList();
             var ops = string.Join(" → ", run.Take(bestLength).Select(n => n.Op));

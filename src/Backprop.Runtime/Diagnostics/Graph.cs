@@ -106,6 +106,8 @@ public sealed class GraphEdge
     public void ObserveGradient(Tensor gradient) => _gradient = TensorStats.Of(gradient);
 
     internal void CopyGradient(GraphEdge from) => _gradient = from._gradient ?? from.Gradient;
+
+    internal void SetGradient(TensorStats? gradient) => _gradient = gradient;
 }
 
 /// <summary>An operation of a <see cref="Graph"/>.</summary>

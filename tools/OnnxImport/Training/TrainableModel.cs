@@ -125,6 +125,15 @@ public sealed class TrainableModel
         return spec;
     }
 
+    /// <summary>
+    /// Gradients of the loss with respect to the imported graph's values during each backward pass (see
+    /// <see cref="OnnxModel.OnBackward"/>); the head's own tensors are leaves whose <see cref="Tensor.Grad"/> holds theirs.
+    /// </summary>
+    public IDisposable OnBackward(Action<GradientFlow> hook) => Model.OnBackward(hook);
+
+    /// <summary>Each imported node's inputs and outputs as it runs (see <see cref="OnnxModel.OnForward"/>).</summary>
+    public IDisposable OnForward(Action<NodeActivity> hook) => Model.OnForward(hook);
+
     /// <summary>Runs the model (and head) on <paramref name="inputs"/> and returns <see cref="OutputName"/>.</summary>
     public Tensor Forward(IReadOnlyDictionary<string, Tensor> inputs)
     {
