@@ -50,10 +50,36 @@ public class FineTuneCommandTests
         Assert.DoesNotContain("epoch 1 ", stdout);
     }
 
+    [Fact]
+    public async Task Stats_write_a_csv_and_charts_beside_the_model()
+    {
+        var dir = TestData.Temp();
+        var (x, y) = Data(dir);
+        var tuned = Path.Combine(dir, "tuned.onnx");
+        var (exit, stdout, stderr) = await Tool.Run(TimeSpan.FromMinutes(5), "finetune", Model, "--data", $"{x},{y}", "--epochs", "1", "--batch", "8",
+            "--validation", "0", "--stats", "2", "--out", tuned);
+        Assert.True(exit == 0, $"finetune exited {exit}:\n{stdout}\n{stderr}");
+        var rows = TrainingStatistics.ReadCsv(Path.Combine(dir, "tuned.stats.csv"));
+        // 60 samples in batches of 8: 8 steps, recorded at 2, 4, 6, 8, for every trainable tensor
+        var trainable = new TrainableModel(OnnxModel.Load(Model)).Parameters.Count();
+        Assert.Equal([2L, 4L, 6L, 8L], rows.Select(r => r.Step).Distinct());
+        Assert.Equal(4 * trainable, rows.Count(r => r.Kind == "grad_norm"));
+        Assert.Equal(4 * trainable, rows.Count(r => r.Kind == "update_ratio"));
+        Assert.DoesNotContain(rows, r => r.Kind == "dead_relu"); // this model has no ReLU
+        foreach (var chart in new[] { "tuned.grad-norms.png", "tuned.update-ratios.png" })
+        {
+            var png = File.ReadAllBytes(Path.Combine(dir, chart));
+            Assert.Equal(900, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16, 4)));
+            Assert.Equal(500, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(20, 4)));
+        }
+        Assert.False(File.Exists(Path.Combine(dir, "tuned.dead-relu.png")));
+    }
+
     [Theory]
     [InlineData("missing --data", "finetune", "MODEL")]
     [InlineData("unknown optimizer", "finetune", "MODEL", "--data", "DATA", "--optimizer", "rmsprop")]
     [InlineData("missing data file", "finetune", "MODEL", "--data", "/nonexistent/x.npz")]
+    [InlineData("statistics every 0 steps", "finetune", "MODEL", "--data", "DATA", "--stats", "0")]
     public async Task Bad_arguments_end_with_one_line_and_a_non_zero_exit(string what, params string[] args)
     {
         var dir = TestData.Temp();
