@@ -39,7 +39,7 @@ internal sealed class SoakCommand : Command<SoakCommand.Settings>
         long baseline = 0;
         double worst = 0;
         var clock = Stopwatch.StartNew();
-        Console.WriteLine("step,rss_mb,managed_mb,loss,seconds");
+        Console.WriteLine("step,rss_mb,managed_mb,gc_committed_mb,loss,seconds");
         for (var step = 1; step <= s.Steps && !cancellationToken.IsCancellationRequested; step++)
         {
             sgd.ZeroGrad();
@@ -58,7 +58,7 @@ internal sealed class SoakCommand : Command<SoakCommand.Settings>
             var rss = me.WorkingSet64;
             if (step == 100) baseline = rss;
             if (step > 100) worst = Math.Max(worst, Math.Abs(rss - baseline) / (double)baseline);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{step},{rss / 1048576.0:F1},{GC.GetTotalMemory(false) / 1048576.0:F1},{loss.Item():F4},{clock.Elapsed.TotalSeconds:F0}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{step},{rss / 1048576.0:F1},{GC.GetTotalMemory(false) / 1048576.0:F1},{GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0:F1},{loss.Item():F4},{clock.Elapsed.TotalSeconds:F0}"));
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"largest deviation of resident memory from step 100: {worst:P1}"));
         return worst <= 0.10 ? 0 : 1;
