@@ -35,7 +35,7 @@ new Thread(() =>
 }) { IsBackground = true }.Start();
 if (replay is not null)
 {
-    // Every saved input (crashes and hangs found before) must now end in the typed error or run.
+    // Every saved input (crashes, hangs and safety-net catches found before) must now end in the importer's own typed error or run.
     var failures = 0;
     foreach (var file in Directory.GetFiles(replay, "*.onnx").Order(StringComparer.Ordinal))
     {
@@ -43,6 +43,7 @@ if (replay is not null)
         ImporterFuzzer.Current = (bytes, System.Diagnostics.Stopwatch.GetTimestamp());
         var outcome = ImporterFuzzer.Execute(bytes, [], Path.GetTempPath(), out var err);
         if (outcome == ImporterFuzzer.Outcome.Crashed) { failures++; Console.WriteLine($"CRASH {Path.GetFileName(file)}: {err!.Split('\n')[0]}"); }
+        else if (err is not null) { failures++; Console.WriteLine($"NET {Path.GetFileName(file)}: stopped only by the safety net: {err.Split('\n')[0]}"); }
         else Console.WriteLine($"ok {Path.GetFileName(file)}: {outcome}");
     }
     return failures == 0 ? 0 : 1;

@@ -42,6 +42,13 @@ public sealed class NodeContext
     /// <summary>Input <paramref name="i"/>; an error naming the node when it is missing.</summary>
     public Tensor Input(int i) => i < Inputs.Length && Inputs[i] is { } t ? t : throw Error($"input {i} is required.");
 
+    /// <summary>The inputs that are present, for variadic ops (Sum, Max, …); an error naming the node when there are none.</summary>
+    public List<Tensor> Variadic()
+    {
+        var present = Inputs.Where(t => t is not null).Select(t => t!).ToList();
+        return present.Count > 0 ? present : throw Error("needs at least one input.");
+    }
+
     /// <summary>Input <paramref name="i"/> or null when absent.</summary>
     public Tensor? Optional(int i) => i < Inputs.Length ? Inputs[i] : null;
 

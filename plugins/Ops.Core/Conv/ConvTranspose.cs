@@ -15,20 +15,30 @@ internal sealed class ConvTranspose : CompositeOp, IOpSamples
         var rank = input.Rank - 2;
         if (rank is not (1 or 2) || w.Rank != input.Rank) throw new ShapeException($"ConvTranspose: input {input.Shape} and weight {w.Shape} must be 3-D or 4-D alike.");
         var group = attributes.GetInt("group", 1);
+        if (group < 1) throw new ShapeException($"ConvTranspose: group {group} must be at least 1.");
         if (w.Shape[0] != input.Shape[1]) throw new ShapeException($"ConvTranspose: weight {w.Shape} expects {w.Shape[0]} input channels, input {input.Shape} has {input.Shape[1]}.");
-        int[] Ints(string name, int fill, int count) => attributes.Has(name) ? attributes.GetInts(name) : Enumerable.Repeat(fill, count).ToArray();
-        var strides = Ints("strides", 1, rank);
-        var dilations = Ints("dilations", 1, rank);
-        var pads = Ints("pads", 0, 2 * rank);
-        var outputPadding = Ints("output_padding", 0, rank);
+        if (input.Shape[1] % group != 0) throw new ShapeException($"ConvTranspose: {input.Shape[1]} input channels do not split into {group} groups.");
+        int[] Ints(string name, int fill, int count, int min)
+        {
+            if (!attributes.Has(name)) return Enumerable.Repeat(fill, count).ToArray();
+            var v = attributes.GetInts(name);
+            if (v.Length != count) throw new ShapeException($"ConvTranspose: '{name}' has {v.Length} values; a {rank}-D convolution needs {count}.");
+            if (v.Any(e => e < min)) throw new ShapeException($"ConvTranspose: '{name}' [{string.Join(", ", v)}] must be at least {min}.");
+            return v;
+        }
+        var strides = Ints("strides", 1, rank, 1);
+        var dilations = Ints("dilations", 1, rank, 1);
+        var pads = Ints("pads", 0, 2 * rank, 0);
+        var outputPadding = Ints("output_padding", 0, rank, 0);
         var outShape = new int[input.Rank];
         outShape[0] = input.Shape[0];
-        outShape[1] = w.Shape[1] * group;
+        outShape[1] = checked(w.Shape[1] * group);
         for (var i = 0; i < rank; i++)
         {
-            var k = w.Shape[2 + i];
-            outShape[2 + i] = strides[i] * (input.Shape[2 + i] - 1) + outputPadding[i] + dilations[i] * (k - 1) + 1 - pads[i] - pads[i + rank];
-            if (outShape[2 + i] < 1) throw new ShapeException($"ConvTranspose: output size {outShape[2 + i]} on axis {2 + i} is not positive.");
+            long k = w.Shape[2 + i];
+            var size = (long)strides[i] * (input.Shape[2 + i] - 1) + outputPadding[i] + dilations[i] * (k - 1) + 1 - pads[i] - pads[i + rank];
+            if (size is < 1 or > int.MaxValue) throw new ShapeException($"ConvTranspose: output size {size} on axis {2 + i} is out of range.");
+            outShape[2 + i] = (int)size;
         }
         var convAttrs = OpAttributes.Of(("strides", strides), ("dilations", dilations), ("pads", pads), ("group", group), ("input_shape", outShape));
         var y = Ops.Call(ConvGradInput.Instance, convAttrs, input, w);

@@ -39,7 +39,11 @@ public sealed class OpAttributes
         : fallback ?? throw Missing(name);
 
     /// <summary>An integer attribute as int.</summary>
-    public int GetInt(string name, int? fallback = null) => checked((int)GetLong(name, fallback));
+    public int GetInt(string name, int? fallback = null)
+    {
+        var x = GetLong(name, fallback);
+        return x is >= int.MinValue and <= int.MaxValue ? (int)x : throw new AttributeException($"attribute '{name}' holds {x}, outside the 32-bit range.");
+    }
 
     /// <summary>A float attribute.</summary>
     public double GetDouble(string name, double? fallback = null) => _values.TryGetValue(name, out var v)

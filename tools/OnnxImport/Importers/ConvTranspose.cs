@@ -13,6 +13,11 @@ internal sealed class ConvTransposeImporter : INodeImporter
         var x = ctx.Input(0);
         var w = ctx.Input(1);
         var rank = x.Rank - 2;
+        if (rank < 1 || w.Rank != x.Rank) throw ctx.Error($"input {x.Shape} and weight {w.Shape} must have the same rank, at least 3.");
+        foreach (var (name, count) in new[] { ("strides", rank), ("dilations", rank), ("output_padding", rank), ("pads", 2 * rank) })
+        {
+            if (ctx.Ints(name) is { } v && v.Length != count) throw ctx.Error($"'{name}' has {v.Length} values; a {rank}-D convolution needs {count}.");
+        }
         var attrs = OpAttributes.Empty;
         foreach (var name in new[] { "strides", "dilations", "output_padding" })
             if (ctx.Ints(name) is { } v) attrs = attrs.With(name, v);
@@ -24,6 +29,7 @@ internal sealed class ConvTransposeImporter : INodeImporter
         if (outputShape is not null)
         {
             // The spec's pad rule for a requested output size: total = stride·(in−1) + output_padding + dilation·(k−1) + 1 − out.
+            if (outputShape.Length < rank) throw ctx.Error($"output_shape has {outputShape.Length} values; a {rank}-D convolution needs {rank}.");
             var spatial = outputShape.Length == rank ? outputShape : outputShape[^rank..];
             var pads = new int[2 * rank];
             for (var i = 0; i < rank; i++)
@@ -31,7 +37,9 @@ internal sealed class ConvTransposeImporter : INodeImporter
                 var stride = ctx.Ints("strides")?[i] ?? 1;
                 var dilation = ctx.Ints("dilations")?[i] ?? 1;
                 var extra = ctx.Ints("output_padding")?[i] ?? 0;
-                var total = (int)(stride * (x.Shape[2 + i] - 1) + extra + (w.Shape[2 + i] - 1) * dilation + 1 - spatial[i]);
+                var wide = (Int128)stride * (x.Shape[2 + i] - 1) + extra + (Int128)(w.Shape[2 + i] - 1) * dilation + 1 - spatial[i];
+                if (wide < int.MinValue / 2 || wide > int.MaxValue / 2) throw ctx.Error($"output_shape {spatial[i]} on axis {2 + i} implies padding out of range.");
+                var total = (int)wide;
                 (pads[i], pads[i + rank]) = autoPad == "SAME_UPPER" ? (total - total / 2, total / 2) : (total / 2, total - total / 2);
             }
             attrs = attrs.With("pads", pads);

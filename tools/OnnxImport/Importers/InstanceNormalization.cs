@@ -8,6 +8,7 @@ internal sealed class InstanceNormalizationImporter : INodeImporter
     public Tensor?[] Run(NodeContext ctx)
     {
         var (x, scale, bias) = (ctx.Input(0), ctx.Input(1), ctx.Input(2));
+        if (x.Rank < 3) throw ctx.Error($"input {x.Shape} needs a batch, a channel and at least one spatial axis.");
         var axes = Enumerable.Range(2, x.Rank - 2).ToArray();
         var m = Ops.ReduceMean(x, axes, keepDims: true);
         var c = x - m;

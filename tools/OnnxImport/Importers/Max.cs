@@ -6,5 +6,5 @@ internal sealed class MaxImporter : INodeImporter
     public string OpType => "Max";
 
     public Tensor?[] Run(NodeContext ctx) =>
-        [ctx.Inputs.Where(t => t is not null).Select(t => t!).Aggregate((a, b) => Helpers.Arith(a, b, Ops.Maximum, Math.Max, ctx))];
+        [ctx.Variadic().Aggregate((a, b) => Helpers.Arith(a, b, Ops.Maximum, Math.Max, ctx))];
 }

@@ -6,5 +6,5 @@ internal sealed class MinImporter : INodeImporter
     public string OpType => "Min";
 
     public Tensor?[] Run(NodeContext ctx) =>
-        [ctx.Inputs.Where(t => t is not null).Select(t => t!).Aggregate((a, b) => Helpers.Arith(a, b, Ops.Minimum, Math.Min, ctx))];
+        [ctx.Variadic().Aggregate((a, b) => Helpers.Arith(a, b, Ops.Minimum, Math.Min, ctx))];
 }

@@ -24,6 +24,7 @@ internal sealed class PadImporter : INodeImporter
             if (ctx.Optional(3) is { } axesInput)
             {
                 var axes = Helpers.Axes(axesInput.ToInt64Array(), x.Rank);
+                if (pads.Length != 2 * axes.Length) throw ctx.Error($"{pads.Length} pads for {axes.Length} axes; 2 per axis expected.");
                 var full = new long[2 * x.Rank];
                 for (var i = 0; i < axes.Length; i++)
                 {
@@ -33,6 +34,8 @@ internal sealed class PadImporter : INodeImporter
                 pads = full;
             }
         }
+        if (pads.Length != 2 * x.Rank) throw ctx.Error($"{pads.Length} pads for input {x.Shape}; 2 per axis ({2 * x.Rank}) expected.");
+        if (pads.Any(p => p is < -int.MaxValue or > int.MaxValue)) throw ctx.Error($"pads [{string.Join(", ", pads)}] are out of range.");
         if (pads.Any(p => p < 0))
         {
             // Negative pads crop: slice first, then pad the rest.

@@ -5,5 +5,5 @@ internal sealed class SumImporter : INodeImporter
 {
     public string OpType => "Sum";
 
-    public Tensor?[] Run(NodeContext ctx) => [ctx.Inputs.Where(t => t is not null).Select(t => t!).Aggregate(Ops.Add)];
+    public Tensor?[] Run(NodeContext ctx) => [ctx.Variadic().Aggregate(Ops.Add)];
 }

@@ -15,7 +15,7 @@ internal sealed class TriluImporter : INodeImporter
     {
         var x = ctx.Input(0);
         if (x.Rank < 2) throw ctx.Error($"input {x.Shape} needs at least two axes.");
-        var k = ctx.Optional(1) is { } kt ? kt.ToInt64Array().Single() : 0L;
+        var k = ctx.Optional(1) is { } kt ? (kt.Size == 1 ? kt.ToInt64Array()[0] : throw ctx.Error($"k must hold one value, not {kt.Shape}.")) : 0L;
         var upper = ctx.Int("upper", 1) != 0;
         var (rows, cols) = (x.Shape[-2], x.Shape[-1]);
         var keep = new bool[rows * cols];
