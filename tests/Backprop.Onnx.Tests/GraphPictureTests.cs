@@ -27,6 +27,7 @@ public class GraphPictureTests
     [InlineData("cnn_bn")]
     [InlineData("residual")]
     [InlineData("attention")]
+    [InlineData("lstm")]
     public void Gradient_norms_in_the_picture_are_pytorchs(string name)
     {
         var (model, data) = Fixture(name);

@@ -9,7 +9,7 @@ namespace Backprop.Onnx.Tests;
 /// </summary>
 public class PyTorchDerivativeTests
 {
-    public static TheoryData<string> Models => ["mlp", "cnn_bn", "residual", "layernorm", "attention", "embedding"];
+    public static TheoryData<string> Models => ["mlp", "cnn_bn", "residual", "layernorm", "attention", "embedding", "gru", "lstm"];
 
     private static (OnnxModel Model, Dictionary<string, Tensor> Data) Load(string name)
     {

@@ -73,7 +73,10 @@ public sealed class NodeContext
     /// <summary>Integer-list attribute.</summary>
     public long[]? Ints(string name) => _attributes.TryGetValue(name, out var a) ? a.Ints.ToArray() : null;
 
-    /// <summary>Float-list attribute.</summary>
+    /// <summary>String-list attribute, or null.</summary>
+    public string[]? Strings(string name) => _attributes.TryGetValue(name, out var a) ? a.Strings.Select(b => b.ToStringUtf8()).ToArray() : null;
+
+    /// <summary>Float-list attribute, or null.</summary>
     public float[]? Floats(string name) => _attributes.TryGetValue(name, out var a) ? a.Floats.ToArray() : null;
 
     /// <summary>Tensor attribute.</summary>

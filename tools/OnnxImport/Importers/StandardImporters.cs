@@ -7,6 +7,9 @@ internal static class StandardImporters
     [
         new AddImporter(),
         new TriluImporter(),
+        new LstmImporter(),
+        new GruImporter(),
+        new RnnImporter(),
         new SubImporter(),
         new MulImporter(),
         new DivImporter(),
