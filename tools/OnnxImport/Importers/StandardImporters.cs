@@ -10,6 +10,7 @@ internal static class StandardImporters
         new LstmImporter(),
         new GruImporter(),
         new RnnImporter(),
+        new IfImporter(),
         new SubImporter(),
         new MulImporter(),
         new DivImporter(),
