@@ -103,6 +103,43 @@ public class ForwardOracleTests
         }
     }
 
+    /// <summary>A stack of matrices times one matrix (folded into one tall GEMM), in both precisions and with transB.</summary>
+    [Fact]
+    public void Stacked_matrices_times_one_matrix_match_loops()
+    {
+        foreach (var dtype in new[] { DType.Float64, DType.Float32 })
+        foreach (var tb in new[] { false, true })
+        {
+            var (batch, m, k, n) = (3, 5, 7, 4);
+            var a = Tensor.Uniform(new Shape(2, batch, m, k), _rng, dtype: dtype);
+            var b = Tensor.Uniform(tb ? new Shape(n, k) : new Shape(k, n), _rng, dtype: dtype);
+            var y = Ops.MatMul(a, b, transB: tb);
+            Assert.Equal(new Shape(2, batch, m, n), y.Shape);
+            var (av, bv, yv) = (a.ToDoubleArray(), b.ToDoubleArray(), y.ToDoubleArray());
+            for (var r = 0; r < 2 * batch * m; r++)
+                for (var j = 0; j < n; j++)
+                {
+                    double sum = 0;
+                    for (var p = 0; p < k; p++) sum += av[r * k + p] * (tb ? bv[j * k + p] : bv[p * n + j]);
+                    Close(sum, yv[r * n + j], dtype == DType.Float64 ? 1e-12 : 1e-5, $"{dtype} tb={tb} row {r}");
+                }
+        }
+    }
+
+    /// <summary>erf in float32 (its own fast kernel) over [−5, 5] within 3e-7 relative of the float64 integral.</summary>
+    [Fact]
+    public void Float32_erf_is_accurate_to_a_few_ulps_everywhere()
+    {
+        var xs = Enumerable.Range(-2000, 4001).Select(i => i / 400.0).Concat([1e-6, -1e-4, 0.4999, 0.5001, 8.9, 9.1, 30]).ToArray();
+        var y = Ops.Erf(Tensor.FromArray(xs.Select(v => (float)v).ToArray())).ToDoubleArray();
+        for (var i = 0; i < xs.Length; i++)
+        {
+            var expected = ErfByIntegration((float)xs[i]);
+            Assert.True(Math.Abs(y[i] - expected) <= 3e-7 * Math.Abs(expected) + 1e-30, $"erf({(float)xs[i]}) = {y[i]}, expected {expected}");
+        }
+        Assert.True(float.IsNaN(Ops.Erf(Tensor.FromArray(new[] { float.NaN })).ToFloatArray()[0]));
+    }
+
     [Fact]
     public void Float32_matmul_agrees_with_float64()
     {

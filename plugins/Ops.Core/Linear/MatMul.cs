@@ -27,25 +27,45 @@ internal sealed class MatMul : BilinearOp, IOpSamples
         var y = Tensor.Empty(new Shape([.. batch.Dims, m, n]), dtype); // every backend overwrites C when beta = 0
         var sa = batchA.BroadcastStrides(batch);
         var sb = batchB.BroadcastStrides(batch);
-        var gemm = ctx.Kernels.Get<IGemmRouter>().Select(ctx.Kernels, ta, tb, m, n, k, dtype);
-        var (sizeA, sizeB, sizeY) = (ar * ac, br * bc, m * n);
-        var index = new int[batch.Rank];
-        for (var bi = 0; bi < batch.Size; bi++)
+        var router = ctx.Kernels.Get<IGemmRouter>();
+        if (batchB.Rank == 0 && !ta && batch.Size > 1)
         {
-            int oa = 0, ob = 0;
-            for (var d = 0; d < batch.Rank; d++) { oa += index[d] * sa[d]; ob += index[d] * sb[d]; }
+            // A stack of matrices times one matrix (a linear layer over [batch, tokens, features]) is one tall GEMM.
+            var rows = batch.Size * m;
+            var tall = router.Select(ctx.Kernels, false, tb, rows, n, k, dtype);
+            if (dtype == DType.Float32) tall.Gemm(false, tb, rows, n, k, 1f, a.Span<float>(), ac, b.Span<float>(), bc, 0f, y.Span<float>(), n);
+            else tall.Gemm(false, tb, rows, n, k, 1d, a.Span<double>(), ac, b.Span<double>(), bc, 0d, y.Span<double>(), n);
+            return [y];
+        }
+        var gemm = router.Select(ctx.Kernels, ta, tb, m, n, k, dtype);
+        var (sizeA, sizeB, sizeY) = (ar * ac, br * bc, m * n);
+        void One(int bi)
+        {
+            int oa = 0, ob = 0, rest = bi;
+            for (var d = batch.Rank - 1; d >= 0; d--)
+            {
+                var i = rest % batch.Dims[d];
+                rest /= batch.Dims[d];
+                oa += i * sa[d];
+                ob += i * sb[d];
+            }
             if (dtype == DType.Float32)
                 gemm.Gemm(ta, tb, m, n, k, 1f, a.Span<float>().Slice(oa * sizeA, sizeA), ac, b.Span<float>().Slice(ob * sizeB, sizeB), bc, 0f, y.Span<float>().Slice(bi * sizeY, sizeY), n);
             else
                 gemm.Gemm(ta, tb, m, n, k, 1d, a.Span<double>().Slice(oa * sizeA, sizeA), ac, b.Span<double>().Slice(ob * sizeB, sizeB), bc, 0d, y.Span<double>().Slice(bi * sizeY, sizeY), n);
-            for (var d = batch.Rank - 1; d >= 0; d--)
-            {
-                if (++index[d] < batch.Dims[d]) break;
-                index[d] = 0;
-            }
+        }
+        // Many small products (attention heads): one per core at a time, each single-threaded, instead of a fork-join
+        // inside every small GEMM. Large products keep the GEMM's own threading.
+        if (batch.Size > 1 && (long)m * n * k <= SmallProduct) KernelThreads.For(batch.Size, Environment.ProcessorCount, One);
+        else
+        {
+            for (var bi = 0; bi < batch.Size; bi++) One(bi);
         }
         return [y];
     }
+
+    /// <summary>Multiply-adds up to which the matrices of a batch run side by side rather than one after another.</summary>
+    private const long SmallProduct = 1L << 22;
 
     public override Tensor?[] Vjp(OpContext ctx, ReadOnlySpan<Tensor?> gs)
     {
