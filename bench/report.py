@@ -123,3 +123,21 @@ if tune:
         oi, ti = 8e9 / o, (8e9 / t if t else None)
         print(f"| {r['Method']} | {o / 1e6:.0f} ms | {fmt(t / 1e6 if t else None, 0)} ms | {oi:.1f} | {fmt(ti)} | {fmt(oi / ti if ti else None, 2)} |")
     print()
+
+inference = load("Backprop.Bench.InferenceBenchmarks")
+if inference:
+    print("## Forward latency against ONNX Runtime (no gradient recording)\n")
+    print("ONNX Runtime 1.31.1 (`Microsoft.ML.OnnxRuntime`) with 2 intra-op threads, the same inputs, in the same process and run. "
+          "ResNet18 is the NuGet model re-exported with a symbolic batch; MiniLM is all-MiniLM-L6-v2 from NuGet at 8 × 128 tokens. "
+          "The import issue's target is Backprop ÷ ONNX Runtime ≤ 1.5.\n")
+    print("| Model | Backprop | ONNX Runtime | Backprop ÷ ONNX Runtime |")
+    print("|---|---:|---:|---:|")
+    cases = []
+    for r in inference:
+        if r["Case"] not in cases:
+            cases.append(r["Case"])
+    for case in cases:
+        o = next((ns(r["Mean"]) for r in inference if r["Case"] == case and r["Method"] == "Backprop"), None)
+        t = next((ns(r["Mean"]) for r in inference if r["Case"] == case and r["Method"] == "OnnxRuntime"), None)
+        print(f"| {case} | {fmt(o / 1e6 if o else None)} ms | {fmt(t / 1e6 if t else None)} ms | {fmt(o / t if o and t else None, 2)} |")
+    print()

@@ -102,4 +102,28 @@ public class NpmModelTests
         Assert.True(Math.Abs(analytic - estimates[1]) <= 3 * spread + 2e-3 * Math.Max(1e-3, Math.Abs(estimates[1])),
             $"{name}: ⟨grad, v⟩ = {analytic}; ONNX Runtime finite differences {string.Join(", ", estimates)}");
     }
+
+    /// <summary>⟨u, J·v⟩ from forward mode equals ⟨Jᵀ·u, v⟩ from reverse mode, with u on every float output and v on the input.</summary>
+    [SkippableTheory]
+    [MemberData(nameof(Models))]
+    public void Forward_and_reverse_mode_satisfy_the_adjoint_identity(string name)
+    {
+        var c = Cases[name];
+        var path = Path.Combine(TestData.RepoRoot, "artifacts", "models", c.Path);
+        Skip.IfNot(File.Exists(path), $"{c.Path} was not fetched (run .ci/fetch-models.sh)");
+        var model = OnnxModel.Load(path);
+        var rng = new Random(11);
+        var inputs = c.Inputs(rng);
+        Dictionary<string, Tensor> outputs;
+        using (Backprop.Runtime.GradMode.NoGrad()) outputs = model.Run(inputs);
+        var seeds = outputs.Where(p => p.Value.DType.IsFloatingPoint()).ToDictionary(p => p.Key, p => Tensor.Normal(p.Value.Shape, rng));
+        var v = Tensor.Normal(inputs[c.Differentiate].Shape, rng);
+        var jv = ModelCalculus.Jvp(model, inputs, new Dictionary<string, Tensor> { [c.Differentiate] = v });
+        var forward = seeds.Sum(p => p.Value.ToDoubleArray().Zip(jv[p.Key].ToDoubleArray(), (a, b) => a * b).Sum());
+        var grad = ModelCalculus.Grad(model, inputs, seeds)[c.Differentiate];
+        var reverse = grad.ToDoubleArray().Zip(v.ToDoubleArray(), (a, b) => a * b).Sum();
+        // float32 sums over many terms: judge against the size of the terms, not of their (cancelling) total
+        var magnitude = grad.ToDoubleArray().Zip(v.ToDoubleArray(), (a, b) => Math.Abs(a * b)).Sum();
+        Assert.True(Math.Abs(forward - reverse) <= 1e-4 * Math.Max(magnitude, 1e-12), $"{name}: ⟨u, Jv⟩ = {forward}, ⟨Jᵀu, v⟩ = {reverse} (Σ|terms| {magnitude})");
+    }
 }
