@@ -14,7 +14,7 @@ public sealed class CoreModule : IOpModule
             new Neg(), new Exp(), new Log(), new Sqrt(), new Reciprocal(), new Abs(), new Sin(), new Cos(),
             new Tanh(), new Sigmoid(), new Relu(), new LeakyRelu(), new Elu(), new Softplus(), new Gelu(), new Erf(),
             new Sign(), new Greater(), new Less(), new Equal(), new Where(), new Clip(), new Cast(),
-            new ReduceSum(), new ReduceMean(), new ReduceMax(), new ReduceMin(),
+            new ReduceSum(), new ReduceMean(), new ReduceMax(), new ReduceMin(), new ReduceProd(),
             new Reshape(), new Transpose(), new Expand(), new Slice(), new Concat(), new Split(), new Gather(),
             new Squeeze(), new Unsqueeze(), new Pad(),
             new MatMul(), new Gemm(), new Softmax(), new LogSoftmax(),

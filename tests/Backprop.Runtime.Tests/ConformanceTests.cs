@@ -30,7 +30,7 @@ public class ConformanceTests
         [
             "Add", "Sub", "Mul", "Div", "Neg", "Pow", "Exp", "Log", "Sqrt", "Reciprocal", "Abs", "Sin", "Cos", "Tanh",
             "Sigmoid", "Relu", "LeakyRelu", "Elu", "Softplus", "Gelu", "Erf", "Max", "Min", "Where", "Clip",
-            "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "Reshape", "Transpose", "Expand", "Slice", "Concat",
+            "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "Reshape", "Transpose", "Expand", "Slice", "Concat",
             "Split", "Gather", "Squeeze", "Unsqueeze", "Pad", "MatMul", "Gemm", "Softmax", "LogSoftmax",
             "MseLoss", "NllLoss", "CrossEntropyLoss",
         ];

@@ -126,6 +126,32 @@ public class ForwardOracleTests
         }
     }
 
+    /// <summary>∂(∏x)/∂xᵢ is the product of the others — also where some of them are zero (no 0/0).</summary>
+    [Fact]
+    public void Product_gradients_are_exact_around_zeros()
+    {
+        foreach (var (x, grad) in new (double[] X, double[] Grad)[]
+                 {
+                     ([2, 4, 3], [12, 6, 8]),
+                     ([2, 0, 3], [0, 6, 0]),
+                     ([0, 5, 0], [0, 0, 0]),
+                     ([-1.5, 2, 0.5], [1, -0.75, -3]),
+                 })
+        {
+            var leaf = Leaf(x);
+            var y = Ops.ReduceProd(leaf);
+            Close(x.Aggregate(1.0, (a, b) => a * b), y.Item(), 1e-15);
+            y.Backward();
+            Close(grad, leaf.Grad!, 1e-15);
+        }
+        // per group along an axis: rows (1, 2, 3) and (4, 0, 6)
+        var m = Leaf(1, 2, 3, 4, 0, 6);
+        var rows = Ops.ReduceProd(Ops.Reshape(m, 2, 3), [1]);
+        Close([6, 0], rows, 1e-15);
+        Ops.Sum(rows).Backward();
+        Close([6, 3, 2, 0, 24, 0], m.Grad!, 1e-15);
+    }
+
     /// <summary>erf in float32 (its own fast kernel) over [−5, 5] within 3e-7 relative of the float64 integral.</summary>
     [Fact]
     public void Float32_erf_is_accurate_to_a_few_ulps_everywhere()

@@ -92,6 +92,38 @@ internal static class ReduceKernels
         }
     }
 
+    public static Tensor Product(Tensor x, ReduceAxes r)
+    {
+        var y = Tensor.Empty(r.Kept, x.DType);
+        switch (x.DType)
+        {
+            case DType.Float32: Multiply(x.Span<float>(), y.Span<float>(), r); break;
+            case DType.Float64: Multiply(x.Span<double>(), y.Span<double>(), r); break;
+            default: throw new DTypeException($"Reductions take float32 or float64, got {x.DType}.");
+        }
+        return y.ViewAs(r.Output);
+    }
+
+    private static void Multiply<T>(ReadOnlySpan<T> x, Span<T> y, ReduceAxes r) where T : System.Numerics.IFloatingPointIeee754<T>
+    {
+        y.Fill(T.One);
+        var strides = r.ScatterStrides();
+        var dims = r.Input.Dims;
+        var index = new int[dims.Length];
+        var pos = 0;
+        for (var i = 0; i < x.Length; i++)
+        {
+            y[pos] *= x[i];
+            for (var d = dims.Length - 1; d >= 0; d--)
+            {
+                pos += strides[d];
+                if (++index[d] < dims[d]) break;
+                pos -= strides[d] * index[d];
+                index[d] = 0;
+            }
+        }
+    }
+
     public static Tensor Extreme(Tensor x, ReduceAxes r, bool max)
     {
         if (x.Size == 0) throw new ShapeException($"Cannot take the {(max ? "maximum" : "minimum")} of an empty tensor {x.Shape}.");

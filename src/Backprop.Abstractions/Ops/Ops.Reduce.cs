@@ -14,6 +14,9 @@ public static partial class Ops
     /// <summary>Minimum over <paramref name="axes"/>; ties share the gradient equally.</summary>
     public static Tensor ReduceMin(Tensor x, int[]? axes = null, bool keepDims = false) => Reduce("ReduceMin", x, axes, keepDims);
 
+    /// <summary>Product over <paramref name="axes"/> (all when empty); exact gradients where inputs are zero.</summary>
+    public static Tensor ReduceProd(Tensor x, int[]? axes = null, bool keepDims = false) => Reduce("ReduceProd", x, axes, keepDims);
+
     /// <summary>Sum of all elements as a 0-d tensor.</summary>
     public static Tensor Sum(Tensor x) => ReduceSum(x);
 

@@ -11,6 +11,7 @@ internal static class StandardImporters
         new GruImporter(),
         new RnnImporter(),
         new IfImporter(),
+        new LoopImporter(),
         new SubImporter(),
         new MulImporter(),
         new DivImporter(),
@@ -92,6 +93,7 @@ internal static class StandardImporters
         new ReduceMeanImporter(),
         new ReduceMaxImporter(),
         new ReduceMinImporter(),
+        new ReduceProdImporter(),
         new ReduceL2Importer(),
         new ReduceSumSquareImporter(),
     ];
