@@ -126,6 +126,24 @@ public class ForwardOracleTests
         }
     }
 
+    /// <summary>Powers 2 and 1 take a fast path: same values and gradients as the general rule, broadcasting kept.</summary>
+    [Fact]
+    public void Square_and_first_power_match_the_general_power()
+    {
+        var x = Leaf(-1.5, 0, 2, 3);
+        var square = Ops.Pow(x, Tensor.Scalar(2, DType.Float64));
+        Close([2.25, 0, 4, 9], square, 0);
+        Ops.Sum(square).Backward();
+        Close([-3, 0, 4, 6], x.Grad!, 1e-15);
+        Close([-1.5, 0, 2, 3], Ops.Pow(x, Tensor.FromArray([1.0])), 0);
+        Assert.True(double.IsNaN(Ops.Pow(Tensor.FromArray([double.NaN]), Tensor.Scalar(2, DType.Float64)).Item()));
+        var f = Tensor.FromArray([1.5f, -2f]);
+        Close([2.25, 4], Ops.Pow(f, Tensor.Scalar(2)), 0);
+        // an exponent of higher rank still broadcasts the shape
+        Assert.Equal(new Shape(1, 2), Ops.Pow(f, Tensor.FromArray([2f], 1, 1)).Shape);
+        Close(Math.Pow(1.5, 2.5), Ops.Pow(Tensor.FromArray([1.5]), Tensor.Scalar(2.5, DType.Float64)).Item(), 1e-15);
+    }
+
     /// <summary>∂(∏x)/∂xᵢ is the product of the others — also where some of them are zero (no 0/0).</summary>
     [Fact]
     public void Product_gradients_are_exact_around_zeros()
