@@ -22,11 +22,73 @@ internal static class TestData
         }
     }
 
+    /// <summary>A fresh folder under this test process's own temp root (removed when the process exits).</summary>
     public static string Temp()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "backprop-tests", Guid.NewGuid().ToString("N"));
+        var dir = Path.Combine(RunRoot.Value, Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         return dir;
+    }
+
+    /// <summary>
+    /// backprop-tests/p{pid}: deleted at exit; on first use, roots of test processes that are gone (killed runs) and other
+    /// folders older than an hour are deleted too, so repeated runs do not pile up gigabytes of models and checkpoints.
+    /// </summary>
+    private static readonly Lazy<string> RunRoot = new(() =>
+    {
+        var parent = Path.Combine(Path.GetTempPath(), "backprop-tests");
+        Directory.CreateDirectory(parent);
+        foreach (var stale in Directory.GetDirectories(parent))
+        {
+            var name = Path.GetFileName(stale);
+            var keep = name.StartsWith('p') && int.TryParse(name.AsSpan(1), out var pid)
+                ? IsRunning(pid)
+                : Directory.GetLastWriteTimeUtc(stale) > DateTime.UtcNow.AddHours(-1); // other suites' folders, possibly in use
+            if (keep) continue;
+            try
+            {
+                Directory.Delete(stale, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+        var root = Path.Combine(parent, $"p{Environment.ProcessId}");
+        Directory.CreateDirectory(root);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try
+            {
+                Directory.Delete(root, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        };
+        return root;
+    });
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     public static ValueInfoProto Value(string name, TensorProto.Types.DataType type, params long[] dims)
