@@ -96,7 +96,9 @@ internal sealed class GraphCommand : Command<GraphCommand.Settings>
         var bad = edges.Count(e => e.Gradient!.Value.NonFinite > 0);
         AnsiConsole.MarkupLine($"{all.Nodes.Count} nodes, {edges.Count} edges with gradient; largest ‖∇‖ {TensorStats.Format(largest)}; " +
             $"vanishing (< 1e-7 of it): {vanishing}; non-finite: {bad}" + (drawn.Nodes.Count != all.Nodes.Count ? $"; drawn: {drawn.Nodes.Count} nodes" : ""));
-        var gates = all.Nodes.Where(n => n.BlockedFraction is > 0.01).OrderByDescending(n => n.BlockedFraction).Take(5).ToList();
+        // Gates of the data flow only: a Slice or Gather that routes a weight's gradient to part of it is not one.
+        var gates = all.Nodes.Where(n => n.BlockedFraction is > 0.01 && n.Inputs.Any(e => e.Gradient is not null && e.Value.Kind is ValueKind.Input or ValueKind.Intermediate))
+            .OrderByDescending(n => n.BlockedFraction).Take(5).ToList();
         if (gates.Count > 0)
             AnsiConsole.MarkupLine("blocks most gradient: " + Markup.Escape(string.Join(", ",
                 gates.Select(n => $"{n.Name} ({n.Op}) {(100 * n.BlockedFraction!.Value).ToString("0", CultureInfo.InvariantCulture)}%"))));
