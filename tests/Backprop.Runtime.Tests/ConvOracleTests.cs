@@ -8,13 +8,14 @@ public class ConvOracleTests
     public ConvOracleTests() => _ = TestEnv.Runtime;
 
     [Theory]
-    [InlineData(1, 1, 1, 1, 1, 0, 0)]
-    [InlineData(2, 1, 2, 1, 1, 1, 2)]
-    [InlineData(1, 2, 1, 2, 2, 2, 1)]
-    [InlineData(2, 3, 2, 1, 3, 1, 0)]
-    public void Conv2d_matches_the_direct_sum(int stride, int dilation, int padTop, int padLeft, int group, int padBottom, int padRight)
+    [InlineData(1, 1, 1, 1, 1, 0, 0, false)]
+    [InlineData(2, 1, 2, 1, 1, 1, 2, false)]
+    [InlineData(1, 2, 1, 2, 2, 2, 1, false)]
+    [InlineData(2, 3, 2, 1, 3, 1, 0, false)]
+    [InlineData(1, 1, 1, 1, 2, 1, 1, true)] // large enough that im2col and the plane copies split across cores
+    public void Conv2d_matches_the_direct_sum(int stride, int dilation, int padTop, int padLeft, int group, int padBottom, int padRight, bool large)
     {
-        int n = 2, cg = 2, mg = 2, h = 7, w = 8, kh = 3, kw = 2;
+        int n = 2, cg = large ? 4 : 2, mg = large ? 8 : 2, h = large ? 64 : 7, w = large ? 72 : 8, kh = 3, kw = 2;
         int c = cg * group, m = mg * group;
         var x = Tensor.Uniform(new Shape(n, c, h, w), _rng, dtype: DType.Float64);
         var wt = Tensor.Uniform(new Shape(m, cg, kh, kw), _rng, dtype: DType.Float64);

@@ -16,16 +16,34 @@ internal static class ConvKernels
 
     private static int Chunk(ConvGeometry g) => (int)Math.Clamp(ChunkElements / Math.Max(1L, (long)g.P * Math.Max(g.Kc, g.Mg)), 1, g.N);
 
-    /// <summary>Fills colT[Kc, count·P] for samples [n0, n0+count) and group grp.</summary>
+    /// <summary>
+    /// Fills colT[Kc, count·P] for samples [n0, n0+count) and group grp. Rows are independent, so they are split across
+    /// cores (im2col is memory-bound and was a single-threaded share of every convolution).
+    /// </summary>
+    private static unsafe void Im2Col<T>(ReadOnlySpan<T> x, ConvGeometry g, int n0, int count, int grp, Span<T> colT) where T : unmanaged, INumber<T>
+    {
+        var rows = g.Cg * g.KH * g.KW;
+        var width = count * g.P;
+        var threads = (long)rows * width >= 1 << 16 ? Environment.ProcessorCount : 1;
+        fixed (T* px = x, pc = colT)
+        {
+            var (ax, ac, lx, lc) = ((IntPtr)px, (IntPtr)pc, x.Length, colT.Length);
+            KernelThreads.For(threads, threads, part =>
+            {
+                var (first, last) = ((int)((long)rows * part / threads), (int)((long)rows * (part + 1) / threads));
+                Im2ColRows(new ReadOnlySpan<T>((T*)ax, lx), g, n0, count, grp, new Span<T>((T*)ac, lc), first, last);
+            });
+        }
+    }
+
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void Im2Col<T>(ReadOnlySpan<T> x, ConvGeometry g, int n0, int count, int grp, Span<T> colT) where T : unmanaged, INumber<T>
+    private static void Im2ColRows<T>(ReadOnlySpan<T> x, ConvGeometry g, int n0, int count, int grp, Span<T> colT, int first, int last) where T : unmanaged, INumber<T>
     {
         var width = count * g.P;
-        for (var c = 0; c < g.Cg; c++)
-        for (var i = 0; i < g.KH; i++)
-        for (var j = 0; j < g.KW; j++)
+        for (var r = first; r < last; r++)
         {
-            var row = colT.Slice(((c * g.KH + i) * g.KW + j) * width, width);
+            var (c, i, j) = (r / (g.KH * g.KW), r / g.KW % g.KH, r % g.KW);
+            var row = colT.Slice(r * width, width);
             var iw0 = j * g.DW - g.PW;
             var (lo, hi) = ValidColumns(g, iw0);
             for (var n = 0; n < count; n++)
@@ -83,18 +101,28 @@ internal static class ConvKernels
         return (Math.Min(lo, g.OW), Math.Max(hi, 0));
     }
 
-    /// <summary>Copies whole planes between an NCHW tensor with M channels and the [Mg, count·P] matrix of group grp.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void Planes<T>(Span<T> nchw, Span<T> matrix, ConvGeometry g, int n0, int count, int grp, bool toMatrix)
+    /// <summary>
+    /// Copies whole planes between an NCHW tensor with M channels and the [Mg, count·P] matrix of group grp, channels split
+    /// across cores when there is enough to copy.
+    /// </summary>
+    private static unsafe void Planes<T>(Span<T> nchw, Span<T> matrix, ConvGeometry g, int n0, int count, int grp, bool toMatrix) where T : unmanaged
     {
         var width = count * g.P;
-        for (var m = 0; m < g.Mg; m++)
-        for (var n = 0; n < count; n++)
+        var threads = (long)g.Mg * width >= 1 << 16 ? Environment.ProcessorCount : 1;
+        fixed (T* pt = nchw, pm = matrix)
         {
-            var plane = nchw.Slice((((n0 + n) * g.M) + grp * g.Mg + m) * g.P, g.P);
-            var cols = matrix.Slice(m * width + n * g.P, g.P);
-            if (toMatrix) plane.CopyTo(cols);
-            else cols.CopyTo(plane);
+            var (at, am) = ((IntPtr)pt, (IntPtr)pm);
+            KernelThreads.For(threads, threads, part =>
+            {
+                for (var m = g.Mg * part / threads; m < g.Mg * (part + 1) / threads; m++)
+                for (var n = 0; n < count; n++)
+                {
+                    var plane = new Span<T>((T*)at + ((((n0 + n) * g.M) + grp * g.Mg + m) * g.P), g.P);
+                    var cols = new Span<T>((T*)am + (m * width + n * g.P), g.P);
+                    if (toMatrix) plane.CopyTo(cols);
+                    else cols.CopyTo(plane);
+                }
+            });
         }
     }
 

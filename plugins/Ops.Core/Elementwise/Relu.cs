@@ -9,7 +9,8 @@ internal sealed class Relu : ElementwiseUnaryOp
 
     protected override IReadOnlyList<double> Kinks => [0.0];
 
-    protected override void Compute<T>(ReadOnlySpan<T> x, Span<T> y, OpAttributes attributes) => TensorPrimitives.Max(x, T.Zero, y);
+    protected override void Compute<T>(ReadOnlySpan<T> x, Span<T> y, OpAttributes attributes) =>
+        SpanParallel.Map(x, y, static (a, b) => TensorPrimitives.Max(a, T.Zero, b));
 
     protected override Tensor Derivative(OpContext ctx, Tensor x, Tensor y) => Grad.Mask(Ops.Greater(x, Grad.C(x, 0)), x);
 

@@ -8,7 +8,8 @@ internal sealed class Sigmoid : ElementwiseUnaryOp
 {
     public Sigmoid() : base("Sigmoid") { }
 
-    protected override void Compute<T>(ReadOnlySpan<T> x, Span<T> y, OpAttributes attributes) => TensorPrimitives.Sigmoid(x, y);
+    protected override void Compute<T>(ReadOnlySpan<T> x, Span<T> y, OpAttributes attributes) =>
+        SpanParallel.Map(x, y, static (a, b) => TensorPrimitives.Sigmoid(a, b));
 
     protected override Tensor Derivative(OpContext ctx, Tensor x, Tensor y) => Ops.Mul(y, Ops.Sub(Grad.C(y, 1), y));
 }

@@ -1,0 +1,30 @@
+namespace Backprop.Plugins.Core;
+
+/// <summary>A map from one span to another of the same length.</summary>
+internal delegate void SpanMap<T>(ReadOnlySpan<T> x, Span<T> y);
+
+/// <summary>Splits elementwise kernels over large tensors across the kernel threads (small ones stay on the caller).</summary>
+internal static unsafe class SpanParallel
+{
+    /// <summary>Elements per piece; below two pieces the map runs inline.</summary>
+    public const int Piece = 1 << 16;
+
+    public static void Map<T>(ReadOnlySpan<T> x, Span<T> y, SpanMap<T> map) where T : unmanaged
+    {
+        if (x.Length < 2 * Piece)
+        {
+            map(x, y);
+            return;
+        }
+        fixed (T* px = x, py = y)
+        {
+            var (ax, ay, n) = ((IntPtr)px, (IntPtr)py, x.Length);
+            KernelThreads.For((n + Piece - 1) / Piece, Environment.ProcessorCount, c =>
+            {
+                var start = c * Piece;
+                var length = Math.Min(Piece, n - start);
+                map(new ReadOnlySpan<T>((T*)ax + start, length), new Span<T>((T*)ay + start, length));
+            });
+        }
+    }
+}
