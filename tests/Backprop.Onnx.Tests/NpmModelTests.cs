@@ -97,10 +97,7 @@ public class NpmModelTests
         var grad = ModelCalculus.Grad(model, inputs, new Dictionary<string, Tensor> { [first] = Tensor.Ones(ours[first].Shape) })[c.Differentiate];
         var analytic = grad.ToDoubleArray().Zip(v.ToDoubleArray(), (a, b) => a * b).Sum();
         double Along(double h) => Ort(new Dictionary<string, Tensor>(inputs) { [c.Differentiate] = x + v * h })[0].Sum(a => (double)a);
-        var estimates = (c.Steps ?? [1e-1, 3e-2, 1e-2]).Select(h => (Along(h) - Along(-h)) / (2 * h)).ToArray();
-        var spread = estimates.Max() - estimates.Min();
-        Assert.True(Math.Abs(analytic - estimates[1]) <= 3 * spread + 2e-3 * Math.Max(1e-3, Math.Abs(estimates[1])),
-            $"{name}: ⟨grad, v⟩ = {analytic}; ONNX Runtime finite differences {string.Join(", ", estimates)}");
+        TestData.AgreesWithCentralDifferences(analytic, Along, c.Steps ?? [1e-1, 3e-2, 1e-2], 2e-3, 1e-3, $"{name}: ⟨grad, v⟩");
     }
 
     /// <summary>⟨u, J·v⟩ from forward mode equals ⟨Jᵀ·u, v⟩ from reverse mode, with u on every float output and v on the input.</summary>

@@ -22,6 +22,19 @@ internal static class TestData
         }
     }
 
+    /// <summary>
+    /// Checks a directional derivative against central differences of <paramref name="along"/> (ONNX Runtime, float32) at
+    /// three steps: it must match the middle estimate within three times their spread — which bounds the oracle's own
+    /// error — plus <paramref name="relative"/> of max(<paramref name="floor"/>, |estimate|).
+    /// </summary>
+    public static void AgreesWithCentralDifferences(double analytic, Func<double, double> along, double[] steps, double relative, double floor, string what)
+    {
+        var estimates = steps.Select(h => (along(h) - along(-h)) / (2 * h)).ToArray();
+        var spread = estimates.Max() - estimates.Min();
+        Assert.True(Math.Abs(analytic - estimates[1]) <= 3 * spread + relative * Math.Max(floor, Math.Abs(estimates[1])),
+            $"{what} = {analytic}; ONNX Runtime finite differences {string.Join(", ", estimates)}");
+    }
+
     /// <summary>A fresh folder under this test process's own temp root (removed when the process exits).</summary>
     public static string Temp()
     {

@@ -6,14 +6,16 @@ namespace Backprop.Onnx;
 internal sealed class GraphPlan
 {
     private readonly (NodeProto Node, INodeImporter Importer, int Opset)[] _steps;
+    private readonly string[][] _reads;
     private readonly string[] _outputs;
     private readonly Dictionary<NodeProto, Dictionary<string, GraphPlan>> _subgraphs;
     private readonly Dictionary<string, Tensor> _initializers;
 
-    private GraphPlan((NodeProto, INodeImporter, int)[] steps, string[] outputs, Dictionary<NodeProto, Dictionary<string, GraphPlan>> subgraphs,
+    private GraphPlan((NodeProto, INodeImporter, int)[] steps, string[][] reads, string[] outputs, Dictionary<NodeProto, Dictionary<string, GraphPlan>> subgraphs,
         Dictionary<string, Tensor> initializers)
     {
         _steps = steps;
+        _reads = reads;
         _outputs = outputs;
         _subgraphs = subgraphs;
         _initializers = initializers;
@@ -71,21 +73,22 @@ internal sealed class GraphPlan
             bound[i] = (node, importer, opset);
         }
         if (unsupported.Count > 0) throw new UnsupportedOpsException(unsupported);
-        var order = Order(graph, outerNames);
+        var reads = graph.Node.Select(Reads).ToArray();
+        var order = Order(graph, outerNames, reads);
         var initializers = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         if (depth > 0)
         {
             // A subgraph's own initializers are constants of that branch or body (not trainable parameters of the model).
             foreach (var init in graph.Initializer) initializers[init.Name] = TensorConverter.ToTensor(init, options.Limits);
         }
-        return new GraphPlan(order.Select(i => bound[i]).ToArray(), graph.Output.Select(o => o.Name).ToArray(), subgraphs, initializers)
+        return new GraphPlan(order.Select(i => bound[i]).ToArray(), order.Select(i => reads[i]).ToArray(), graph.Output.Select(o => o.Name).ToArray(), subgraphs, initializers)
         {
             Inputs = graph.Input.Select(i => i.Name).ToArray(),
         };
     }
 
     /// <summary>Topological order (Kahn); undefined inputs and cycles are errors naming the node.</summary>
-    private static List<int> Order(GraphProto graph, IEnumerable<string> outerNames)
+    private static List<int> Order(GraphProto graph, IEnumerable<string> outerNames, string[][] reads)
     {
         var available = new HashSet<string>(outerNames, StringComparer.Ordinal);
         foreach (var i in graph.Input) available.Add(i.Name);
@@ -103,7 +106,6 @@ internal sealed class GraphPlan
         }
         var pending = new int[graph.Node.Count];
         var consumers = new List<int>[graph.Node.Count];
-        var reads = graph.Node.Select(n => n.Input.Concat(n.Attribute.Where(a => a.G is not null).SelectMany(a => OuterReads(a.G))).Distinct().ToArray()).ToArray();
         for (var n = 0; n < graph.Node.Count; n++)
         {
             consumers[n] = [];
@@ -145,6 +147,12 @@ internal sealed class GraphPlan
         }
         return order;
     }
+
+    /// <summary>What a node reads: its inputs and, for control flow, the outer values its subgraphs use.</summary>
+    private static string[] Reads(NodeProto node) =>
+        node.Attribute.Any(a => a.G is not null)
+            ? node.Input.Concat(node.Attribute.Where(a => a.G is not null).SelectMany(a => OuterReads(a.G))).Distinct().ToArray()
+            : [.. node.Input];
 
     /// <summary>Names a subgraph (and the subgraphs inside it) reads from enclosing scopes: used but not defined inside.</summary>
     private static IEnumerable<string> OuterReads(GraphProto g)
@@ -286,8 +294,7 @@ internal sealed class GraphPlan
         {
             if (!_steps[i].Node.Output.Any(need.Contains)) continue;
             keep[i] = true;
-            foreach (var input in _steps[i].Node.Input) need.Add(input);
-            foreach (var a in _steps[i].Node.Attribute.Where(a => a.G is not null)) need.UnionWith(OuterReads(a.G));
+            need.UnionWith(_reads[i]);
         }
         return _steps.Where((_, i) => keep[i]);
     }
