@@ -41,6 +41,7 @@ internal static class Helpers
     public static OpAttributes Window(NodeContext ctx, Shape input, int[] kernel, bool conv)
     {
         var rank = input.Rank - 2;
+        if (rank < 1) throw ctx.Error($"input {input} needs a batch, a channel and at least one spatial axis.");
         var strides = ctx.Ints("strides")?.Select(v => (int)v).ToArray() ?? Enumerable.Repeat(1, rank).ToArray();
         var dilations = ctx.Ints("dilations")?.Select(v => (int)v).ToArray() ?? Enumerable.Repeat(1, rank).ToArray();
         var pads = ctx.Ints("pads")?.Select(v => (int)v).ToArray() ?? new int[2 * rank];
