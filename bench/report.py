@@ -68,6 +68,22 @@ if ours:
         print(f"| {r['Method']} | {o:.0f} ns | {fmt(t, 0)} ns | {fmt(o / t if t else None, 2)} | {r.get('Allocated', '?')} |")
     print()
 
+peak = {r["Method"]: ns(r["Mean"]) for r in load("Backprop.Bench.PeakBenchmarks")}
+PEAK_FLOPS_PER_CORE = 12.0 * 2 * 16 * 2_000_000  # PeakBenchmarks.FlopsPerCore
+peak_all = None
+if peak:
+    one512, one256, all512 = (peak.get(k) for k in ("Fma512OneCore", "Fma256OneCore", "Fma512AllCores"))
+    cores = os.cpu_count() or 1
+    peak_all = PEAK_FLOPS_PER_CORE * cores / all512 if all512 else None
+    print("## Machine ceiling: float32 FMA throughput\n")
+    print("Twelve independent chains of fused multiply-adds on registers (no memory traffic), the most any float32 kernel "
+          "can reach here. The GEMM tables below give the managed kernel's share of the all-core figure (half of it for float64, whose vectors hold half the lanes).\n")
+    print("| Case | GFLOP/s |")
+    print("|---|---:|")
+    for label, t, n in (("Vector512, one core", one512, 1), ("Vector256, one core", one256, 1), (f"Vector512, all {cores} cores", all512, cores)):
+        print(f"| {label} | {fmt(PEAK_FLOPS_PER_CORE * n / t if t else None)} |")
+    print()
+
 gemm, tgemm = load("Backprop.Bench.GemmBenchmarks"), load("Backprop.Bench.Torch.TorchGemmBenchmarks")
 if gemm:
     print("## GEMM throughput (GFLOP/s = 2·m·n·k / mean time)\n")
@@ -76,8 +92,9 @@ if gemm:
           "Ratios: routed ÷ best backend, routed ÷ TorchSharp.\n")
     for prec in ("Float32", "Float64"):
         print(f"### {prec}\n")
-        print("| Shape (m×n×k) | managed | MKL | routed | TorchSharp | routed ÷ best | routed ÷ TorchSharp |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
+        ceiling = peak_all if prec == "Float32" else (peak_all / 2 if peak_all else None)
+        print("| Shape (m×n×k) | managed | MKL | routed | TorchSharp | routed ÷ best | routed ÷ TorchSharp | managed ÷ ceiling |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
         names = []
         for r in gemm:
             if r["Precision"] == prec and r["Shape"] not in names:
@@ -95,7 +112,7 @@ if gemm:
             tor = gf("TorchSharp", tgemm)
             best = max([v for v in (man, mkl) if v] or [None]) if (man or mkl) else None
             label = f"{full_name(name)} ({m}×{n}×{k})" if not name.isdigit() else f"{name}³"
-            print(f"| {label} | {fmt(man)} | {fmt(mkl)} | {fmt(rou)} | {fmt(tor)} | {fmt(rou / best if rou and best else None, 2)} | {fmt(rou / tor if rou and tor else None, 2)} |")
+            print(f"| {label} | {fmt(man)} | {fmt(mkl)} | {fmt(rou)} | {fmt(tor)} | {fmt(rou / best if rou and best else None, 2)} | {fmt(rou / tor if rou and tor else None, 2)} | {fmt(man / ceiling if man and ceiling else None, 2)} |")
         print()
 
 steps, tsteps = load("Backprop.Bench.TrainingStepBenchmarks"), load("Backprop.Bench.Torch.TorchTrainingStepBenchmarks")

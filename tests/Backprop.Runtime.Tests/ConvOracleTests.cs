@@ -114,6 +114,44 @@ public class ConvOracleTests
         }
     }
 
+    [Theory]
+    [InlineData(3, 2, 1, 0)] // ResNet's stem pool, large enough to be split across cores
+    [InlineData(2, 2, 0, 0)] // the 2×2 fast path, split across cores
+    [InlineData(2, 2, 0, 1)] // ceil_mode on odd sizes: the last window sticks out, so the fast path must not take it
+    public void MaxPool_on_many_planes_picks_the_first_maximum_and_propagates_NaN(int k, int stride, int pad, int ceil)
+    {
+        // Values on a coarse grid so windows hold ties; a few NaNs.
+        var (n, c, h, w) = (4, 8, 33, 31);
+        var xv = Enumerable.Range(0, n * c * h * w).Select(_ => Math.Round(_rng.NextDouble() * 8) / 8).ToArray();
+        foreach (var at in new[] { 5, 1000, 20_000 }) xv[at] = double.NaN;
+        var x = Tensor.FromArray(xv.Select(v => (float)v).ToArray(), n, c, h, w);
+        var attrs = OpAttributes.Of(("kernel_shape", new[] { k, k }), ("strides", new[] { stride, stride }), ("pads", new[] { pad, pad, pad, pad }), ("ceil_mode", (long)ceil));
+        var outputs = Ops.CallMulti("", "MaxPool", attrs, x);
+        int Out(int size) => ceil == 1 ? (size + 2 * pad - k + stride - 1) / stride + 1 : (size + 2 * pad - k) / stride + 1;
+        var (oh, ow) = (Out(h), Out(w));
+        Assert.Equal(new Shape(n, c, oh, ow), outputs[0].Shape);
+        var (yv, iv) = (outputs[0].ToDoubleArray(), outputs[1].ToInt64Array());
+        var o = 0;
+        for (var plane = 0; plane < n * c; plane++)
+        for (var i = 0; i < oh; i++)
+        for (var j = 0; j < ow; j++, o++)
+        {
+            var (best, first) = (double.NegativeInfinity, -1L);
+            for (var a = 0; a < k; a++)
+            for (var b = 0; b < k; b++)
+            {
+                var (ih, iw) = (i * stride - pad + a, j * stride - pad + b);
+                if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
+                var index = (long)plane * h * w + ih * w + iw;
+                var v = xv[index];
+                if (double.IsNaN(best)) continue;
+                if (double.IsNaN(v) || v > best) (best, first) = (v, index);
+            }
+            Assert.True(double.IsNaN(best) ? double.IsNaN(yv[o]) : yv[o] == best, $"value {o}: {yv[o]} vs {best}");
+            Assert.Equal(first, iv[o]);
+        }
+    }
+
     [Fact]
     public void Bad_convolution_shapes_say_what_is_wrong()
     {

@@ -17,89 +17,105 @@ internal sealed class MaxPool : IDifferentiableOp, IOpSamples
         var shape = new Shape([g.N, g.C, .. (g.SpatialRank == 1 ? new[] { g.OW } : [g.OH, g.OW])]);
         var y = Tensor.Empty(shape, x.DType);
         var indices = Tensor.Empty(shape, DType.Int64);
-        var simple = g is { KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0, PHEnd: 0, PWEnd: 0, DH: 1, DW: 1 } && g.SpatialRank == 2;
-        if (x.DType == DType.Float32)
+        var simple = g is { KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0, PHEnd: 0, PWEnd: 0, DH: 1, DW: 1 } && g.SpatialRank == 2
+            && 2L * g.OH <= g.H && 2L * g.OW <= g.W; // ceil_mode can add a window that sticks out
+        unsafe
         {
-            if (simple) Pool2x2(x.Span<float>(), y.Span<float>(), indices.Span<long>(), g);
-            else Pool(x.Span<float>(), y.Span<float>(), indices.Span<long>(), g);
-        }
-        else
-        {
-            if (simple) Pool2x2(x.Span<double>(), y.Span<double>(), indices.Span<long>(), g);
-            else Pool(x.Span<double>(), y.Span<double>(), indices.Span<long>(), g);
+            if (x.DType == DType.Float32) Planes(x.Span<float>(), y.Span<float>(), indices.Span<long>(), g, simple ? Pool2x2 : Pool);
+            else Planes(x.Span<double>(), y.Span<double>(), indices.Span<long>(), g, simple ? Pool2x2 : Pool);
         }
         return [y, indices];
     }
 
+    /// <summary>Runs <paramref name="planeKernel"/> over the N·C planes, split across cores when there is enough work.</summary>
+    private static unsafe void Planes<T>(ReadOnlySpan<T> src, Span<T> values, Span<long> indices, ConvGeometry g, PlaneKernel<T> planeKernel) where T : unmanaged
+    {
+        var planes = g.N * g.C;
+        var threads = (long)planes * g.OH * g.OW * g.KH * g.KW >= 1 << 15 ? Environment.ProcessorCount : 1;
+        var parts = (int)Math.Min(planes, 4L * threads);
+        fixed (T* ps = src, pv = values)
+        fixed (long* pi = indices)
+        {
+            var (s, v, ix) = ((nint)ps, (nint)pv, (nint)pi);
+            KernelThreads.For(parts, (int)threads, part =>
+            {
+                for (var plane = (int)((long)planes * part / parts); plane < (long)planes * (part + 1) / parts; plane++)
+                    planeKernel((T*)s, (T*)v, (long*)ix, plane, g);
+            });
+        }
+    }
+
+    private unsafe delegate void PlaneKernel<T>(T* src, T* values, long* indices, int plane, ConvGeometry g) where T : unmanaged;
+
     /// <summary>
-    /// The common 2×2, stride-2 window: the row pair is reduced with a SIMD max first, then each output takes the larger of
-    /// two neighbours and its index is picked by comparison (no floating-point dependency chain).
+    /// The common 2×2, stride-2 window on one plane: each output takes the larger of its four inputs and the index of the
+    /// first (row-major) position holding it, as the general kernel picks it.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void Pool2x2<T>(ReadOnlySpan<T> src, Span<T> values, Span<long> indices, ConvGeometry g) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    private static unsafe void Pool2x2<T>(T* src, T* values, long* indices, int plane, ConvGeometry g) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        int h = g.H, w = g.W, oh = g.OH, ow = g.OW;
-        Span<T> rowMax = w <= 4096 ? stackalloc T[w] : new T[w];
-        var o = 0;
-        for (var plane = 0; plane < g.N * g.C; plane++)
+        int w = g.W, oh = g.OH, ow = g.OW;
+        long planeStart = (long)plane * g.H * w, o = (long)plane * oh * ow;
+        for (var y = 0; y < oh; y++, o += ow)
         {
-            var planeStart = plane * h * w;
-            for (var y = 0; y < oh; y++, o += ow)
+            var r0 = planeStart + 2L * y * w;
+            T* top = src + r0, bottom = top + w;
+            for (var x = 0; x < ow; x++)
             {
-                var r0 = planeStart + 2 * y * w;
-                var top = src.Slice(r0, w);
-                var bottom = src.Slice(r0 + w, w);
-                System.Numerics.Tensors.TensorPrimitives.Max(top, bottom, rowMax);
-                var outValues = values.Slice(o, ow);
-                var outIndices = indices.Slice(o, ow);
-                for (var x = 0; x < ow; x++)
-                {
-                    var (a, b) = (rowMax[2 * x], rowMax[2 * x + 1]);
-                    var best = T.Max(a, b);
-                    outValues[x] = best;
-                    var c = 2 * x;
-                    // First position (row-major within the window) holding the maximum, as the general kernel picks it.
-                    outIndices[x] = top[c] == best ? r0 + c : top[c + 1] == best ? r0 + c + 1 : bottom[c] == best ? r0 + w + c : r0 + w + c + 1;
-                }
+                var c = 2 * x;
+                var (a, b, d, e) = (top[c], top[c + 1], bottom[c], bottom[c + 1]);
+                var ab = a >= b || T.IsNaN(a) ? a : b;
+                var de = d >= e || T.IsNaN(d) ? d : e;
+                var best = ab >= de || T.IsNaN(ab) ? ab : de;
+                values[o + x] = best;
+                indices[o + x] = Same(a, best) ? r0 + c : Same(b, best) ? r0 + c + 1 : Same(d, best) ? r0 + w + c : r0 + w + c + 1;
             }
         }
     }
 
+    private static bool Same<T>(T v, T best) where T : System.Numerics.IFloatingPointIeee754<T> => v == best || (T.IsNaN(v) && T.IsNaN(best));
+
+    /// <summary>Any window on one plane. Window rows and columns inside the image are computed once per output row and column.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void Pool<T>(ReadOnlySpan<T> src, Span<T> values, Span<long> indices, ConvGeometry g) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    private static unsafe void Pool<T>(T* src, T* values, long* indices, int plane, ConvGeometry g) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        // Geometry in locals: the JIT cannot keep fields of a heap object in registers across stores to the spans.
-        int planes = g.N * g.C, h = g.H, w = g.W, oh = g.OH, ow = g.OW, kh = g.KH, kw = g.KW;
+        // Geometry in locals: the JIT cannot keep fields of a heap object in registers across stores through pointers.
+        int h = g.H, w = g.W, oh = g.OH, ow = g.OW, kh = g.KH, kw = g.KW;
         int sh = g.SH, sw = g.SW, ph = g.PH, pw = g.PW, dh = g.DH, dw = g.DW;
-        var o = 0;
-        for (var nc = 0; nc < planes; nc++)
+        long planeStart = (long)plane * h * w, o = (long)plane * oh * ow;
+        for (var y = 0; y < oh; y++)
         {
-            var planeStart = nc * h * w;
-            for (var y = 0; y < oh; y++)
+            var (i0, i1) = Inside(y * sh - ph, dh, kh, h);
             for (var x = 0; x < ow; x++, o++)
             {
+                var iw0 = x * sw - pw;
+                var (j0, j1) = Inside(iw0, dw, kw, w);
                 var best = T.NegativeInfinity;
-                var at = -1;
-                for (var i = 0; i < kh; i++)
+                long at = -1;
+                for (var i = i0; i < i1; i++)
                 {
-                    var ih = y * sh - ph + i * dh;
-                    if ((uint)ih >= (uint)h) continue;
-                    var rowStart = planeStart + ih * w;
-                    for (var j = 0; j < kw; j++)
+                    var rowStart = planeStart + (long)(y * sh - ph + i * dh) * w + iw0;
+                    for (var j = j0; j < j1; j++)
                     {
-                        var iw = x * sw - pw + j * dw;
-                        if ((uint)iw >= (uint)w) continue;
-                        // Branch-free: window maxima of noisy activations defeat branch prediction, so the value goes
-                        // through a max instruction and only the integer index is selected (a conditional move).
-                        var next = T.Max(best, src[rowStart + iw]);
-                        at = next != best ? rowStart + iw : at;
-                        best = next;
+                        // The first maximum wins; a NaN is taken and then kept (nothing compares greater), so it propagates.
+                        var v = src[rowStart + j * dw];
+                        var take = v > best || (T.IsNaN(v) && !T.IsNaN(best));
+                        at = take ? rowStart + j * dw : at;
+                        best = take ? v : best;
                     }
                 }
                 values[o] = best;
                 indices[o] = at < 0 ? planeStart : at;
             }
         }
+    }
+
+    /// <summary>Window taps [lo, hi) whose position start + tap·dilation lies in [0, size).</summary>
+    private static (int Lo, int Hi) Inside(int start, int dilation, int taps, int size)
+    {
+        var lo = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
+        var hi = start >= size ? 0 : Math.Min(taps, (size - 1 - start) / dilation + 1);
+        return (Math.Min(lo, taps), Math.Max(hi, 0));
     }
 
     public Tensor?[] Vjp(OpContext ctx, ReadOnlySpan<Tensor?> g) =>
