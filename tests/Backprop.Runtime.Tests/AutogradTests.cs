@@ -28,6 +28,23 @@ public class AutogradTests
         Close(x.ToDoubleArray().Select(v => 2 * Math.Exp(v)).ToArray(), x.Grad!, 1e-12);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Several_outputs_where_one_depends_on_another_sum_their_gradients(bool dependentFirst)
+    {
+        // a = 2x, b = 3a² = 12x²: d(a + b)/dx = 2 + 24x, given in either order, to .Grad and to Grad().
+        var x = Leaf(0.5, -1.0, 2.0);
+        var a = x * 2.0;
+        var b = Ops.Mul(a, a) * 3.0;
+        Tensor[] outputs = dependentFirst ? [b, a] : [a, b];
+        Tensor[] seeds = [Tensor.OnesLike(outputs[0]), Tensor.OnesLike(outputs[1])];
+        var expected = x.ToDoubleArray().Select(v => 2 + 24 * v).ToArray();
+        Close(expected, Autograd.Grad(outputs, [x], seeds, retainGraph: true)[0]!, 1e-12);
+        Autograd.Backward(outputs, seeds);
+        Close(expected, x.Grad!, 1e-12);
+    }
+
     [Fact]
     public void No_grad_records_nothing()
     {

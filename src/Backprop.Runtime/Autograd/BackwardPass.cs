@@ -10,10 +10,8 @@ internal sealed class BackwardPass
 
     private readonly bool _retainGraph;
     private readonly bool _createGraph;
-    private readonly Dictionary<Node, Tensor?[]> _grads = [];
+    private readonly Dictionary<Node, State> _states = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<Tensor, Tensor> _leafGrads = new(ReferenceEqualityComparer.Instance);
-    private readonly Dictionary<Node, int> _dependencies = [];
-    private readonly HashSet<Node> _needed = [];
     private readonly Dictionary<(Node, int), int> _captureNonLeaf = [];
     private readonly Dictionary<Tensor, int> _captureLeaf = new(ReferenceEqualityComparer.Instance);
     private readonly HashSet<Node> _captureNodes = [];
@@ -49,11 +47,32 @@ internal sealed class BackwardPass
         return pass._captured;
     }
 
+    /// <summary>
+    /// What the pass knows about one node, found once per node when the graph is walked; the edges to its children are
+    /// resolved to their states then, so the backward loop itself looks nothing up.
+    /// </summary>
+    private sealed class State(Node node)
+    {
+        public readonly Node Node = node;
+        public readonly State?[] Children = new State?[node.Inputs.Length];
+
+        /// <summary>Edges from nodes not yet processed.</summary>
+        public int Pending;
+
+        /// <summary>Whether the walk has started on this node's inputs.</summary>
+        public bool Walked;
+
+        /// <summary>Whether a gradient someone asked for flows through this node.</summary>
+        public bool Needed;
+
+        public Tensor?[]? Grads;
+    }
+
     private void Execute(Tensor[] outputs, Tensor?[]? seeds)
     {
         if (seeds is not null && seeds.Length != outputs.Length)
             throw new AutogradException($"{seeds.Length} seeds for {outputs.Length} outputs.");
-        var roots = new List<Node>();
+        var roots = new List<State>();
         for (var i = 0; i < outputs.Length; i++)
         {
             var y = outputs[i];
@@ -63,27 +82,31 @@ internal sealed class BackwardPass
             if (seed.Shape != y.Shape) throw new AutogradException($"Seed {i} has shape {seed.Shape} but output {i} has shape {y.Shape}.");
             if (y.GradFn is Node n)
             {
-                Accumulate(n, y.OutputIndex, seed);
-                roots.Add(n);
+                if (!_states.TryGetValue(n, out var root))
+                {
+                    root = new State(n);
+                    _states[n] = root;
+                    roots.Add(root);
+                }
+                Accumulate(root, y.OutputIndex, seed);
             }
             else
             {
                 AccumulateLeaf(y, seed);
             }
         }
-        CollectDependencies(roots);
-        var ready = new PriorityQueue<Node, long>();
-        foreach (var r in roots.Distinct())
+        Walk(roots);
+        var ready = new PriorityQueue<State, long>();
+        foreach (var r in roots)
         {
-            if (_dependencies[r] == 0) ready.Enqueue(r, -r.Id);
+            if (r.Pending == 0) ready.Enqueue(r, -r.Node.Id);
         }
-        while (ready.TryDequeue(out var node, out _))
+        while (ready.TryDequeue(out var state, out _))
         {
-            Process(node);
-            foreach (var e in node.Inputs)
+            Process(state);
+            foreach (var child in state.Children)
             {
-                if (e.Node is not { } child) continue;
-                if (--_dependencies[child] == 0) ready.Enqueue(child, -child.Id);
+                if (child is not null && --child.Pending == 0) ready.Enqueue(child, -child.Node.Id);
             }
         }
         FinishLeaves();
@@ -93,48 +116,59 @@ internal sealed class BackwardPass
         ? Tensor.OnesLike(y)
         : throw new AutogradException($"Output {i} has shape {y.Shape}; a gradient seed is needed for outputs with more than one element.");
 
-    private void CollectDependencies(List<Node> roots)
+    /// <summary>
+    /// Depth-first walk from the roots: creates each node's state, counts the edges into it, and decides in post-order
+    /// (every child finished before its parent, as the graph is acyclic) whether the node is needed.
+    /// </summary>
+    private void Walk(List<State> roots)
     {
-        var stack = new Stack<Node>();
-        foreach (var r in roots)
-        {
-            if (_dependencies.TryAdd(r, 0)) stack.Push(r);
-        }
-        var order = new List<Node>();
+        var stack = new Stack<(State State, int Next)>();
+        foreach (var r in roots) stack.Push((r, 0));
         while (stack.Count > 0)
         {
-            var n = stack.Pop();
-            order.Add(n);
-            foreach (var e in n.Inputs)
+            var (s, next) = stack.Pop();
+            if (next == 0)
             {
-                if (e.Node is not { } child) continue;
-                if (_dependencies.TryGetValue(child, out var count)) _dependencies[child] = count + 1;
-                else
+                // A root already reached (and walked) from another root's subgraph.
+                if (s.Walked) continue;
+                s.Walked = true;
+            }
+            var inputs = s.Node.Inputs;
+            if (next < inputs.Length)
+            {
+                stack.Push((s, next + 1));
+                if (inputs[next].Node is not { } child) continue;
+                if (_states.TryGetValue(child, out var known))
                 {
-                    _dependencies[child] = 1;
-                    stack.Push(child);
+                    known.Pending++;
+                    s.Children[next] = known;
+                    // Another root not walked yet: walk it now, so it is finished before this node is.
+                    if (!known.Walked) stack.Push((known, 0));
+                    continue;
                 }
+                var fresh = new State(child) { Pending = 1 };
+                _states[child] = fresh;
+                s.Children[next] = fresh;
+                stack.Push((fresh, 0));
+                continue;
             }
-        }
-        // A node is needed when a gradient someone asked for flows through it.
-        order.Sort((a, b) => a.Id.CompareTo(b.Id));
-        foreach (var n in order)
-        {
-            var needed = false;
-            for (var i = 0; i < n.Inputs.Length && !needed; i++)
-            {
-                var e = n.Inputs[i];
-                needed = e.Node is { } c ? _needed.Contains(c) : e.Leaf is { } leaf && (_captured is null || _captureLeaf.ContainsKey(leaf));
-            }
-            needed |= _captureNodes.Contains(n);
-            if (needed) _needed.Add(n);
+            var needed = _captureNodes.Count > 0 && _captureNodes.Contains(s.Node);
+            for (var i = 0; i < inputs.Length && !needed; i++) needed = Flows(s, i);
+            s.Needed = needed;
         }
     }
 
-    private void Process(Node node)
+    /// <summary>Whether a gradient someone asked for flows into input <paramref name="i"/> of the node.</summary>
+    private bool Flows(State s, int i) => s.Children[i] is { } c
+        ? c.Needed
+        : s.Node.Inputs[i].Leaf is { } leaf && (_captured is null || _captureLeaf.ContainsKey(leaf));
+
+    private void Process(State state)
     {
-        var gradOut = _grads.Remove(node, out var g) ? g : new Tensor?[1];
-        if (!_needed.Contains(node)) return;
+        var node = state.Node;
+        var gradOut = state.Grads ?? new Tensor?[1];
+        state.Grads = null;
+        if (!state.Needed) return;
         var ctx = node.Context;
         if (ctx.IsReleased)
             throw new AutogradException($"Backward reached {node.Describe()} whose saved tensors were freed by an earlier backward pass. Pass retainGraph: true to the first backward to walk the graph twice.");
@@ -154,11 +188,7 @@ internal sealed class BackwardPass
         if (!node.Op.SupportsHigherOrder && (_createGraph || ForwardAD.HasActiveTangent(gradOut.Concat(ctx.InputsForEngine()))))
             throw new HigherOrderNotSupportedException(
                 $"Op {node.Describe()} is once-differentiable (SupportsHigherOrder = false): its gradient cannot be differentiated again (createGraph or forward-over-reverse).");
-        for (var i = 0; i < node.Inputs.Length; i++)
-        {
-            var e = node.Inputs[i];
-            ctx.NeedsInputGrad[i] = e.Node is { } c ? _needed.Contains(c) : e.Leaf is { } leaf && (_captured is null || _captureLeaf.ContainsKey(leaf));
-        }
+        for (var i = 0; i < node.Inputs.Length; i++) ctx.NeedsInputGrad[i] = Flows(state, i);
         Tensor?[] gradIn;
         var outer = t_current;
         t_current = node;
@@ -181,9 +211,8 @@ internal sealed class BackwardPass
         for (var i = 0; i < gradIn.Length; i++)
         {
             if (gradIn[i] is not { } gi || !ctx.NeedsInputGrad[i]) continue;
-            var e = node.Inputs[i];
-            if (e.Node is { } child) Accumulate(child, e.OutputIndex, gi);
-            else if (e.Leaf is { } leaf) AccumulateLeaf(leaf, gi);
+            if (state.Children[i] is { } child) Accumulate(child, node.Inputs[i].OutputIndex, gi);
+            else if (node.Inputs[i].Leaf is { } leaf) AccumulateLeaf(leaf, gi);
         }
         if (!_retainGraph) ctx.Release();
     }
@@ -199,18 +228,12 @@ internal sealed class BackwardPass
         }
     }
 
-    private void Accumulate(Node node, int index, Tensor grad)
+    private static void Accumulate(State state, int index, Tensor grad)
     {
-        if (!_grads.TryGetValue(node, out var slots))
-        {
-            slots = new Tensor?[node.Context.IsReleased ? index + 1 : node.Context.OutputCount];
-            _grads[node] = slots;
-        }
-        else if (slots.Length <= index)
-        {
-            Array.Resize(ref slots, index + 1);
-            _grads[node] = slots;
-        }
+        var ctx = state.Node.Context;
+        ref var slots = ref state.Grads;
+        if (slots is null) slots = new Tensor?[ctx.IsReleased ? index + 1 : ctx.OutputCount];
+        else if (slots.Length <= index) Array.Resize(ref slots, index + 1);
         slots[index] = slots[index] is null ? grad : Sum(slots[index]!, grad);
     }
 
