@@ -153,6 +153,38 @@ public class GraphPictureTests
         _ = stdout;
     }
 
+    [Fact]
+    public async Task Integer_inputs_are_given_and_the_floating_ones_drawn()
+    {
+        // y = Gather(x, idx): x can be drawn at random, idx cannot.
+        var g = new Proto.GraphProto { Name = "g" };
+        g.Input.Add(TestData.Value("x", Proto.TensorProto.Types.DataType.Float, 4, 3));
+        g.Input.Add(TestData.Value("idx", Proto.TensorProto.Types.DataType.Int64, 2));
+        g.Output.Add(TestData.Value("y", Proto.TensorProto.Types.DataType.Float, 2, 3));
+        g.Node.Add(TestData.Node("Gather", ["x", "idx"], ["y"], "gather0"));
+        var dir = TestData.Temp();
+        var modelPath = Path.Combine(dir, "gather.onnx");
+        File.WriteAllBytes(modelPath, TestData.Bytes(TestData.Model(g)));
+        var idx = new Proto.TensorProto { Name = "idx", DataType = (int)Proto.TensorProto.Types.DataType.Int64 };
+        idx.Dims.Add(2);
+        idx.Int64Data.AddRange([3, 1]);
+        var idxPath = Path.Combine(dir, "idx.pb");
+        File.WriteAllBytes(idxPath, TestData.Bytes(idx));
+
+        var model = OnnxModel.Load(modelPath);
+        var e = Assert.Throws<OnnxImportException>(() => ModelGraph.RandomInputs(model));
+        Assert.Contains("'idx'", e.Message);
+        var drawn = ModelGraph.RandomInputs(model, given: ["idx"]);
+        Assert.Equal(["x"], drawn.Keys);
+        Assert.Equal(new Shape(4, 3), drawn["x"].Shape);
+
+        var dot = Path.Combine(dir, "gather.dot");
+        var (exit, stdout, stderr) = await Tool.Run(TimeSpan.FromMinutes(2), "graph", modelPath, "--input", $"idx={idxPath}", "--out", dot);
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("x [4, 3]", stdout);
+        Assert.Contains("Gather", File.ReadAllText(dot));
+    }
+
     [Theory]
     [InlineData("--out", "graph.txt")]
     [InlineData("--prefix", "no_such_node")]

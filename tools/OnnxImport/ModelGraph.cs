@@ -84,13 +84,17 @@ public static class ModelGraph
         return graph;
     }
 
-    /// <summary>Inputs for <paramref name="model"/> drawn at random from its declared shapes (symbolic dimensions set to 1).</summary>
-    public static Dictionary<string, Tensor> RandomInputs(OnnxModel model, int randomSeed = 0)
+    /// <summary>
+    /// Inputs for <paramref name="model"/> drawn at random from its declared shapes (symbolic dimensions set to 1), except
+    /// those named in <paramref name="given"/>. Only floating-point inputs can be drawn; any other must be given.
+    /// </summary>
+    public static Dictionary<string, Tensor> RandomInputs(OnnxModel model, int randomSeed = 0, IReadOnlyCollection<string>? given = null)
     {
         var random = new Random(randomSeed);
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var i in model.Inputs)
         {
+            if (given?.Contains(i.Name) == true) continue;
             if (i.ElementType is not ("float" or "double"))
                 throw new OnnxImportException($"input '{i.Name}' is {i.ElementType}; give it with --input (only floating-point inputs can be drawn at random).");
             var dims = (i.Dims ?? throw new OnnxImportException($"input '{i.Name}' declares no shape; give it with --input."))

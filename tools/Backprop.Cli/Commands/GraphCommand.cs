@@ -56,7 +56,7 @@ internal sealed class GraphCommand : Command<GraphCommand.Settings>
             var drawn = model.Inputs.Where(i => !inputs.ContainsKey(i.Name)).ToList();
             if (drawn.Count > 0)
             {
-                var random = ModelGraph.RandomInputs(model, settings.RandomSeed);
+                var random = ModelGraph.RandomInputs(model, settings.RandomSeed, inputs.Keys);
                 foreach (var i in drawn) inputs[i.Name] = random[i.Name];
                 AnsiConsole.MarkupLine($"[grey]inputs drawn at random (standard normal, symbolic dimensions 1): {Markup.Escape(string.Join(", ", drawn.Select(i => $"{i.Name} {inputs[i.Name].Shape}")))}[/]");
             }
