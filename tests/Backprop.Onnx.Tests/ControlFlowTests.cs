@@ -79,6 +79,19 @@ public class ControlFlowTests
         Assert.Contains(unsupported.Nodes, line => line.Contains("NoSuchOp") && line.Contains("subgraph 'body'") && line.Contains("'loop'"));
     }
 
+    [Fact]
+    public void A_trip_count_past_the_iteration_limit_stops_with_an_error_naming_the_loop()
+    {
+        var limits = new ImportLimits { MaxLoopIterations = 50 };
+        var x = new Dictionary<string, Tensor> { ["x"] = Tensor.FromArray([1f, 1f], 2) };
+        var within = OnnxModel.FromProto(PowerLoop(50), new OnnxLoadOptions { Limits = limits }).Run(x);
+        Assert.Equal(new Shape(50, 2), within["all"].Shape);
+        // A hostile file's trip count (here 10¹⁵, which would run for years) ends at the cap.
+        var e = Assert.Throws<OnnxImportException>(() => OnnxModel.FromProto(PowerLoop(1_000_000_000_000_000), new OnnxLoadOptions { Limits = limits }).Run(x));
+        Assert.Contains("MaxLoopIterations (50)", e.Message);
+        Assert.Contains("'loop'", e.Message);
+    }
+
     /// <summary>y = If(x·Σ > 0, then: x·a, else: x·b): the gradient reaches the initializer of the branch that ran only.</summary>
     [Fact]
     public void If_differentiates_the_branch_that_ran()

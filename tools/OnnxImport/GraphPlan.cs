@@ -24,6 +24,9 @@ internal sealed class GraphPlan
     /// <summary>The graph's inputs, for a subgraph run by a control-flow node (If, Loop).</summary>
     public IReadOnlyList<string> Inputs { get; private init; } = [];
 
+    /// <summary>The caps the plan was built under; run-time checks (loop iterations) read them too.</summary>
+    public ImportLimits Limits { get; private init; } = ImportLimits.Default;
+
     public static GraphPlan Build(GraphProto graph, IReadOnlyDictionary<string, int> opsets, OnnxLoadOptions options, IEnumerable<string> outerNames, int depth)
     {
         if (depth > options.Limits.MaxSubgraphDepth) throw new OnnxImportException($"subgraphs nest deeper than {options.Limits.MaxSubgraphDepth}.");
@@ -84,6 +87,7 @@ internal sealed class GraphPlan
         return new GraphPlan(order.Select(i => bound[i]).ToArray(), order.Select(i => reads[i]).ToArray(), graph.Output.Select(o => o.Name).ToArray(), subgraphs, initializers)
         {
             Inputs = graph.Input.Select(i => i.Name).ToArray(),
+            Limits = options.Limits,
         };
     }
 
@@ -199,6 +203,7 @@ internal sealed class GraphPlan
             {
                 Subgraphs = _subgraphs.GetValueOrDefault(node),
                 Scope = env,
+                Limits = Limits,
                 RunSubgraph = (plan, scope) => plan.RunBody(scope, training, random, batchStatistics, hooks),
             };
             Tensor?[] produced;

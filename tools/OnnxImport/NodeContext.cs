@@ -22,6 +22,9 @@ public sealed class NodeContext
 
     internal IReadOnlyDictionary<string, Tensor>? Scope { get; init; }
 
+    /// <summary>The caps the model was loaded under (<see cref="ImportLimits.MaxLoopIterations"/> for Loop).</summary>
+    public ImportLimits Limits { get; internal init; } = ImportLimits.Default;
+
     internal Func<GraphPlan, Dictionary<string, Tensor>, Tensor[]>? RunSubgraph { get; init; }
 
     /// <summary>

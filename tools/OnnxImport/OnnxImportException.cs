@@ -44,6 +44,12 @@ public sealed record ImportLimits
     /// <summary>Deepest nesting of subgraphs (If/Loop bodies; default 16).</summary>
     public int MaxSubgraphDepth { get; init; } = 16;
 
+    /// <summary>
+    /// Most iterations one Loop node may run (default 100,000): a trip count above it, or a condition still true after it,
+    /// is an error naming the node instead of a run that never ends.
+    /// </summary>
+    public long MaxLoopIterations { get; init; } = 100_000;
+
     /// <summary>Deepest protobuf message nesting accepted by the parser (default 100).</summary>
     public int MaxProtobufDepth { get; init; } = 100;
 
