@@ -76,6 +76,33 @@ public class ForwardOracleTests
             Close(Reference(op, values[i]), y[i], 2e-6, $"{op}({values[i]}) at {i}");
     }
 
+    [Theory]
+    [InlineData("Softmax", 1)]
+    [InlineData("Softmax", 2)]
+    [InlineData("LogSoftmax", 1)]
+    [InlineData("LogSoftmax", -1)]
+    public void Large_softmax_split_across_cores_matches_the_definition(string op, int axis)
+    {
+        // 84,000 elements: rows are split across cores; axis 1 reads strided rows, the last axis contiguous ones.
+        int[] dims = [4, 300, 70];
+        var x = Tensor.Uniform(new Shape(dims), _rng, -20, 20);
+        var y = Ops.Call(op, OpAttributes.Of(("axis", (long)axis)), x).ToDoubleArray();
+        var xv = x.ToDoubleArray();
+        var a = axis < 0 ? axis + 3 : axis;
+        var (dim, inner) = (dims[a], a == 1 ? dims[2] : 1);
+        for (var r = 0; r < xv.Length / dim; r += 7)
+        {
+            var start = r / inner * dim * inner + r % inner;
+            var row = Enumerable.Range(0, dim).Select(i => xv[start + i * inner]).ToArray();
+            var lse = row.Max() + Math.Log(row.Sum(v => Math.Exp(v - row.Max())));
+            for (var i = 0; i < dim; i++)
+            {
+                var expected = op == "Softmax" ? Math.Exp(row[i] - lse) : row[i] - lse;
+                Close(expected, y[start + i * inner], 2e-5, $"{op} axis {axis} row {r} element {i}");
+            }
+        }
+    }
+
     [Fact]
     public void Broadcast_add_matches_index_arithmetic()
     {
@@ -199,6 +226,13 @@ public class ForwardOracleTests
             Assert.True(Math.Abs(y[i] - expected) <= 3e-7 * Math.Abs(expected) + 1e-30, $"erf({(float)xs[i]}) = {y[i]}, expected {expected}");
         }
         Assert.True(float.IsNaN(Ops.Erf(Tensor.FromArray(new[] { float.NaN })).ToFloatArray()[0]));
+        // Sixteen values, so the vector path (not only the scalar tail) meets NaN and the infinities.
+        var special = Ops.Erf(Tensor.FromArray(Enumerable.Repeat(new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity, 0f }, 4).SelectMany(v => v).ToArray())).ToFloatArray();
+        for (var i = 0; i < 16; i += 4)
+        {
+            Assert.True(float.IsNaN(special[i]));
+            Assert.Equal([1f, -1f, 0f], special[(i + 1)..(i + 4)]);
+        }
     }
 
     [Fact]

@@ -19,39 +19,57 @@ internal static class SoftmaxKernel
         return y;
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void Rows<T>(ReadOnlySpan<T> x, Span<T> y, int dim, int inner, bool log) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// Each of the outer·inner rows (stride <paramref name="inner"/>) independently; rows are split across cores when the
+    /// tensor is large (attention scores are millions of elements). Contiguous rows (inner = 1) are read and written in
+    /// place, strided ones gathered into a buffer first.
+    /// </summary>
+    private static unsafe void Rows<T>(ReadOnlySpan<T> x, Span<T> y, int dim, int inner, bool log) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var outer = x.Length / (dim * inner);
-        Span<T> row = dim <= 1024 ? stackalloc T[dim] : new T[dim];
-        for (var o = 0; o < outer; o++)
+        var rows = x.Length / dim;
+        var threads = x.Length >= 1 << 16 ? Environment.ProcessorCount : 1;
+        var parts = Math.Min(rows, 4 * threads);
+        fixed (T* px = x, py = y)
         {
-            for (var j = 0; j < inner; j++)
+            var (ax, ay, length) = ((nint)px, (nint)py, x.Length);
+            KernelThreads.For(parts, threads, part =>
             {
-                var start = o * dim * inner + j;
-                for (var i = 0; i < dim; i++) row[i] = x[start + i * inner];
-                One(row, log);
-                for (var i = 0; i < dim; i++) y[start + i * inner] = row[i];
-            }
+                var src = new ReadOnlySpan<T>((T*)ax, length);
+                var dst = new Span<T>((T*)ay, length);
+                var first = (int)((long)rows * part / parts);
+                var last = (int)((long)rows * (part + 1) / parts);
+                var (row, buffer) = (inner == 1 ? null : new T[dim], log ? new T[dim] : null);
+                for (var r = first; r < last; r++)
+                {
+                    if (inner == 1)
+                    {
+                        One(src.Slice(r * dim, dim), dst.Slice(r * dim, dim), buffer, log);
+                        continue;
+                    }
+                    var start = r / inner * dim * inner + r % inner;
+                    for (var i = 0; i < dim; i++) row![i] = src[start + i * inner];
+                    One(row, row, buffer, log);
+                    for (var i = 0; i < dim; i++) dst[start + i * inner] = row![i];
+                }
+            });
         }
     }
 
-    private static void One<T>(Span<T> row, bool log) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void One<T>(ReadOnlySpan<T> x, Span<T> y, T[]? buffer, bool log) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var max = TensorPrimitives.Max<T>(row);
+        var max = TensorPrimitives.Max(x);
         if (T.IsInfinity(max)) max = T.Zero;
-        TensorPrimitives.Subtract(row, max, row);
+        TensorPrimitives.Subtract(x, max, y);
         if (log)
         {
-            Span<T> e = row.Length <= 1024 ? stackalloc T[row.Length] : new T[row.Length];
-            TensorPrimitives.Exp<T>(row, e);
-            var lse = T.Log(TensorPrimitives.Sum<T>(e));
-            TensorPrimitives.Subtract(row, lse, row);
+            var e = buffer.AsSpan(0, y.Length);
+            TensorPrimitives.Exp<T>(y, e);
+            TensorPrimitives.Subtract(y, T.Log(TensorPrimitives.Sum<T>(e)), y);
         }
         else
         {
-            TensorPrimitives.Exp<T>(row, row);
-            TensorPrimitives.Divide(row, TensorPrimitives.Sum<T>(row), row);
+            TensorPrimitives.Exp<T>(y, y);
+            TensorPrimitives.Divide(y, TensorPrimitives.Sum<T>(y), y);
         }
     }
 }
