@@ -48,27 +48,27 @@ internal sealed class MaxPool : IDifferentiableOp, IOpSamples
     private unsafe delegate void PlaneKernel<T>(T* src, T* values, long* indices, int plane, ConvGeometry g) where T : unmanaged;
 
     /// <summary>
-    /// The common 2×2, stride-2 window on one plane: each output takes the larger of its four inputs and the index of the
-    /// first (row-major) position holding it, as the general kernel picks it.
+    /// The common 2×2, stride-2 window on one plane: the row pair is reduced with a SIMD max first (NaN-propagating), then
+    /// each output takes the larger of two neighbours and the index of the first (row-major) input holding it, as the
+    /// general kernel picks it.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Pool2x2<T>(T* src, T* values, long* indices, int plane, ConvGeometry g) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         int w = g.W, oh = g.OH, ow = g.OW;
         long planeStart = (long)plane * g.H * w, o = (long)plane * oh * ow;
+        Span<T> rowMax = w <= 2048 ? stackalloc T[w] : new T[w];
         for (var y = 0; y < oh; y++, o += ow)
         {
             var r0 = planeStart + 2L * y * w;
             T* top = src + r0, bottom = top + w;
+            System.Numerics.Tensors.TensorPrimitives.Max(new ReadOnlySpan<T>(top, w), new ReadOnlySpan<T>(bottom, w), rowMax);
             for (var x = 0; x < ow; x++)
             {
                 var c = 2 * x;
-                var (a, b, d, e) = (top[c], top[c + 1], bottom[c], bottom[c + 1]);
-                var ab = a >= b || T.IsNaN(a) ? a : b;
-                var de = d >= e || T.IsNaN(d) ? d : e;
-                var best = ab >= de || T.IsNaN(ab) ? ab : de;
+                var best = T.Max(rowMax[c], rowMax[c + 1]);
                 values[o + x] = best;
-                indices[o + x] = Same(a, best) ? r0 + c : Same(b, best) ? r0 + c + 1 : Same(d, best) ? r0 + w + c : r0 + w + c + 1;
+                indices[o + x] = Same(top[c], best) ? r0 + c : Same(top[c + 1], best) ? r0 + c + 1 : Same(bottom[c], best) ? r0 + w + c : r0 + w + c + 1;
             }
         }
     }

@@ -159,12 +159,28 @@ public abstract class Optimizer
     /// <summary>One element's update: parameter, gradient and two state values, all read and written in double.</summary>
     protected delegate void ElementUpdate(ref double parameter, double grad, ref double state1, ref double state2);
 
+    /// <summary>Elements per piece when a large parameter's update is split across cores (updates are elementwise, so any split gives the same bits).</summary>
+    private const int PieceElements = 1 << 16;
+
     private static void Apply<T>(Tensor parameter, Tensor grad, Tensor? s1, Tensor? s2, ElementUpdate update) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var p = parameter.Span<T>();
-        var g = grad.Span<T>();
-        var a = s1 is null ? default : s1.Span<T>();
-        var b = s2 is null ? default : s2.Span<T>();
+        var n = parameter.Size;
+        if (n < 4 * PieceElements || Environment.ProcessorCount < 2)
+        {
+            Apply<T>(parameter, grad, s1, s2, update, 0, n);
+            return;
+        }
+        var pieces = (n + PieceElements - 1) / PieceElements;
+        Parallel.For(0, pieces, k => Apply<T>(parameter, grad, s1, s2, update, k * PieceElements, Math.Min(n, (k + 1) * PieceElements)));
+    }
+
+    private static void Apply<T>(Tensor parameter, Tensor grad, Tensor? s1, Tensor? s2, ElementUpdate update, int start, int end)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var p = parameter.Span<T>()[start..end];
+        var g = grad.Span<T>()[start..end];
+        var a = s1 is null ? default : s1.Span<T>()[start..end];
+        var b = s2 is null ? default : s2.Span<T>()[start..end];
         for (var i = 0; i < p.Length; i++)
         {
             var (pv, av, bv) = (double.CreateTruncating(p[i]), a.IsEmpty ? 0 : double.CreateTruncating(a[i]), b.IsEmpty ? 0 : double.CreateTruncating(b[i]));

@@ -26,6 +26,33 @@ public class OptimizerTests
     }
 
     [Fact]
+    public void Large_parameters_updated_in_pieces_across_cores_follow_the_formula_everywhere()
+    {
+        // 300,001 elements: the update is split into 65,536-element pieces with a ragged last one.
+        const int n = 300_001;
+        var rng = new Random(5);
+        var p0 = Enumerable.Range(0, n).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
+        var grads = Enumerable.Range(0, 2).Select(_ => Enumerable.Range(0, n).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray()).ToArray();
+        var p = Param("p", p0);
+        var sgd = new Sgd([p], 0.1, momentum: 0.9, weightDecay: 0.01);
+        var (expected, buffer) = (p0.Select(v => (double)v).ToArray(), new double[n]);
+        for (var step = 0; step < 2; step++)
+        {
+            p.Value.Grad = Tensor.FromArray(grads[step], n);
+            sgd.Step();
+            for (var i = 0; i < n; i++)
+            {
+                // PyTorch's SGD: g += wd·p; b = g on the first step, else μb + g; p -= lr·b (in float32 storage)
+                var g = grads[step][i] + 0.01 * expected[i];
+                buffer[i] = step == 0 ? g : 0.9 * buffer[i] + g;
+                expected[i] = (float)(expected[i] - 0.1 * buffer[i]);
+            }
+        }
+        var actual = p.Value.ToFloatArray();
+        for (var i = 0; i < n; i++) Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-6, $"element {i}: {actual[i]} vs {expected[i]}");
+    }
+
+    [Fact]
     public void Parameter_groups_use_their_own_learning_rates_and_schedules_scale_them()
     {
         var (a, b) = (Param("a", 0f), Param("b", 0f));
