@@ -28,9 +28,8 @@ internal static class ConvKernels
         fixed (T* px = x, pc = colT)
         {
             var (ax, ac, lx, lc) = ((IntPtr)px, (IntPtr)pc, x.Length, colT.Length);
-            KernelThreads.For(threads, threads, part =>
+            KernelThreads.ForRanges(rows, threads, (first, last) =>
             {
-                var (first, last) = ((int)((long)rows * part / threads), (int)((long)rows * (part + 1) / threads));
                 Im2ColRows(new ReadOnlySpan<T>((T*)ax, lx), g, n0, count, grp, new Span<T>((T*)ac, lc), first, last);
             });
         }
@@ -112,9 +111,9 @@ internal static class ConvKernels
         fixed (T* pt = nchw, pm = matrix)
         {
             var (at, am) = ((IntPtr)pt, (IntPtr)pm);
-            KernelThreads.For(threads, threads, part =>
+            KernelThreads.ForRanges(g.Mg, threads, (first, last) =>
             {
-                for (var m = g.Mg * part / threads; m < g.Mg * (part + 1) / threads; m++)
+                for (var m = first; m < last; m++)
                 for (var n = 0; n < count; n++)
                 {
                     var plane = new Span<T>((T*)at + ((((n0 + n) * g.M) + grp * g.Mg + m) * g.P), g.P);

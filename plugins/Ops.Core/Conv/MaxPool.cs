@@ -32,15 +32,13 @@ internal sealed class MaxPool : IDifferentiableOp, IOpSamples
     {
         var planes = g.N * g.C;
         var threads = (long)planes * g.OH * g.OW * g.KH * g.KW >= 1 << 15 ? Environment.ProcessorCount : 1;
-        var parts = (int)Math.Min(planes, 4L * threads);
         fixed (T* ps = src, pv = values)
         fixed (long* pi = indices)
         {
             var (s, v, ix) = ((nint)ps, (nint)pv, (nint)pi);
-            KernelThreads.For(parts, (int)threads, part =>
+            KernelThreads.ForRanges(planes, threads, (first, last) =>
             {
-                for (var plane = (int)((long)planes * part / parts); plane < (long)planes * (part + 1) / parts; plane++)
-                    planeKernel((T*)s, (T*)v, (long*)ix, plane, g);
+                for (var plane = first; plane < last; plane++) planeKernel((T*)s, (T*)v, (long*)ix, plane, g);
             });
         }
     }

@@ -45,8 +45,7 @@ internal static class Broadcast
             RunRows<TK, T, TOut>(a, b, y, 0, rows);
             return;
         }
-        var parts = Math.Min(rows, threads * 4);
-        KernelThreads.For(parts, threads, p => RunRows<TK, T, TOut>(a, b, y, (int)((long)rows * p / parts), (int)((long)rows * (p + 1) / parts)));
+        KernelThreads.ForRanges(rows, threads, (first, last) => RunRows<TK, T, TOut>(a, b, y, first, last));
     }
 
     /// <summary>Computes output rows [r0, r1) (a row = the last axis).</summary>

@@ -48,6 +48,17 @@ internal static class KernelThreads
         }
     }
 
+    /// <summary>
+    /// Splits [0, <paramref name="count"/>) into contiguous ranges — about four per thread, so uneven ranges even out — and
+    /// runs body(first, last) on each, on up to <paramref name="threads"/> threads (inline for one).
+    /// </summary>
+    public static void ForRanges(int count, int threads, Action<int, int> body)
+    {
+        if (count <= 0) return;
+        var parts = threads <= 1 ? 1 : Math.Min(count, 4 * threads);
+        For(parts, threads, p => body((int)((long)count * p / parts), (int)((long)count * (p + 1) / parts)));
+    }
+
     private static void Work()
     {
         var body = s_body!;

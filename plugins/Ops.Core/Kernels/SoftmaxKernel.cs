@@ -28,16 +28,13 @@ internal static class SoftmaxKernel
     {
         var rows = x.Length / dim;
         var threads = x.Length >= 1 << 16 ? Environment.ProcessorCount : 1;
-        var parts = Math.Min(rows, 4 * threads);
         fixed (T* px = x, py = y)
         {
             var (ax, ay, length) = ((nint)px, (nint)py, x.Length);
-            KernelThreads.For(parts, threads, part =>
+            KernelThreads.ForRanges(rows, threads, (first, last) =>
             {
                 var src = new ReadOnlySpan<T>((T*)ax, length);
                 var dst = new Span<T>((T*)ay, length);
-                var first = (int)((long)rows * part / parts);
-                var last = (int)((long)rows * (part + 1) / parts);
                 var (row, buffer) = (inner == 1 ? null : new T[dim], log ? new T[dim] : null);
                 for (var r = first; r < last; r++)
                 {

@@ -33,19 +33,21 @@ internal static class SpecialFunctions
     }
 
     /// <summary>
-    /// erf in float32 precision, ~10× faster than <see cref="Erf"/>: below |x| = 0.5 the Maclaurin series (relative error
-    /// under 1e-8), above it 1 − erfc with erfc from the Chebyshev-fitted form t·exp(−x² + P(t)), t = 1/(1 + |x|/2), whose
+    /// erf in float32 precision on SIMD vectors, ~10× faster than <see cref="Erf"/>: below |x| = 0.5 the Maclaurin series (a few
+    /// float32 ulps), above it 1 − erfc with erfc from the Chebyshev-fitted form t·exp(−x² + P(t)), t = 1/(1 + |x|/2), whose
     /// fractional error is below 1.2e-7 (Numerical Recipes' erfcc) — about 2 float32 ulps of erf there.
     /// </summary>
     public static void ErfSingle(ReadOnlySpan<float> x, Span<float> y)
     {
+        var w = System.Numerics.Vector<float>.Count;
         var i = 0;
-        if (System.Numerics.Vector.IsHardwareAccelerated)
-        {
-            var w = System.Numerics.Vector<float>.Count;
-            for (; i <= x.Length - w; i += w) ErfVector(new System.Numerics.Vector<float>(x.Slice(i, w))).CopyTo(y.Slice(i, w));
-        }
-        for (; i < x.Length; i++) y[i] = ErfScalar(x[i]);
+        for (; i <= x.Length - w; i += w) ErfVector(new System.Numerics.Vector<float>(x.Slice(i, w))).CopyTo(y.Slice(i, w));
+        if (i == x.Length) return;
+        // The ragged tail goes through the same vector form, zero-padded, so there is one formula to trust.
+        Span<float> lanes = stackalloc float[w];
+        x[i..].CopyTo(lanes);
+        ErfVector(new System.Numerics.Vector<float>(lanes)).CopyTo(lanes);
+        lanes[..(x.Length - i)].CopyTo(y[i..]);
     }
 
     /// <summary>
@@ -66,25 +68,6 @@ internal static class SpecialFunctions
         tail = System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.LessThan(v, System.Numerics.Vector<float>.Zero), -tail, tail);
         // NaN lanes fail the comparison and keep the tail form, which is NaN; ±∞ give t = 0 and so ±1.
         return System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.LessThan(a, C(0.5f)), series, tail);
-    }
-
-    private static float ErfScalar(float v)
-    {
-        var a = MathF.Abs(v);
-        if (a < 0.5f)
-        {
-            var z = (double)v * v;
-            return (float)(1.1283791670955126 * v * (1 + z * (-1.0 / 3 + z * (1.0 / 10 + z * (-1.0 / 42 + z * (1.0 / 216 + z * (-1.0 / 1320 + z / 9360)))))));
-        }
-        if (a < 9f)
-        {
-            var t = 1 / (1 + 0.5 * a);
-            var p = -a * (double)a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
-                + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
-            var r = (float)(1 - t * Math.Exp(p));
-            return v < 0 ? -r : r;
-        }
-        return float.IsNaN(v) ? v : MathF.CopySign(1, v);
     }
 
     /// <summary>erfc for x &gt; 0 by the continued fraction e^(−x²)/√π · 1/(x + ½/(x + 1/(x + (3/2)/(x + …)))) (modified Lentz).</summary>
