@@ -10,6 +10,7 @@ internal sealed class GraphPlan
     private readonly string[] _outputs;
     private readonly Dictionary<NodeProto, Dictionary<string, GraphPlan>> _subgraphs;
     private readonly Dictionary<string, Tensor> _initializers;
+    private readonly Dictionary<int, ConvChain> _chains;
 
     private GraphPlan((NodeProto, INodeImporter, int)[] steps, string[][] reads, string[] outputs, Dictionary<NodeProto, Dictionary<string, GraphPlan>> subgraphs,
         Dictionary<string, Tensor> initializers)
@@ -19,6 +20,7 @@ internal sealed class GraphPlan
         _outputs = outputs;
         _subgraphs = subgraphs;
         _initializers = initializers;
+        _chains = ConvChain.Find(steps, reads, outputs);
     }
 
     /// <summary>The graph's inputs, for a subgraph run by a control-flow node (If, Loop).</summary>
@@ -188,48 +190,47 @@ internal sealed class GraphPlan
         bool batchStatistics = true, ModelHooks? hooks = null)
     {
         var outputs = wanted ?? (IReadOnlyCollection<string>)_outputs;
-        var steps = (wanted is null ? _steps : Needed(wanted, env.Keys)).ToList();
+        var steps = wanted is null ? Enumerable.Range(0, _steps.Length).ToList() : Needed(wanted, env.Keys);
         var watching = hooks is { Backward.Length: > 0 } && Backprop.Runtime.GradMode.IsEnabled;
-        var readers = watching ? Readers(steps) : null;
+        var readers = watching ? Readers(steps.Select(i => _steps[i])) : null;
         if (watching)
         {
             foreach (var (name, t) in env) hooks!.Watch(t, name, null);
         }
-        foreach (var (node, importer, opset) in steps)
+        // Fused convolution chains only where no one can see the values inside them: nothing recorded, no hooks, inference
+        // statistics, no value inside a chain asked for, and the chain's last node among the steps run.
+        var fuse = _chains.Count > 0 && hooks is not { Forward.Length: > 0 } && hooks is not { Backward.Length: > 0 } && !(training && batchStatistics)
+            && !Backprop.Runtime.GradMode.IsEnabled;
+        var running = wanted is null ? null : steps.ToHashSet();
+        bool Fusable(ConvChain c) => wanted is null || running!.Contains(c.Steps[^1]) && !c.Steps[..^1].Any(m => _steps[m].Node.Output.Any(wanted.Contains));
+        NodeContext Context(int step, Tensor?[] inputs) => new(_steps[step].Node, inputs, _steps[step].Opset, training, random, batchStatistics)
         {
-            var inputs = node.Input.Select(n => n.Length == 0 ? null : env.TryGetValue(n, out var t) ? t : throw new OnnxImportException($"input '{n}' has no value.", node: NodeName(node))).ToArray();
-            if (watching) ShareEdges(node, inputs, readers!, hooks!);
-            var ctx = new NodeContext(node, inputs, opset, training, random, batchStatistics)
+            Subgraphs = _subgraphs.GetValueOrDefault(_steps[step].Node),
+            Scope = env,
+            Limits = Limits,
+            RunSubgraph = (plan, scope) => plan.RunBody(scope, training, random, batchStatistics, hooks),
+        };
+        foreach (var index in steps)
+        {
+            if (fuse && _chains.TryGetValue(index, out var chain) && Fusable(chain))
             {
-                Subgraphs = _subgraphs.GetValueOrDefault(node),
-                Scope = env,
-                Limits = Limits,
-                RunSubgraph = (plan, scope) => plan.RunBody(scope, training, random, batchStatistics, hooks),
-            };
-            Tensor?[] produced;
-            try
-            {
-                produced = importer.Run(ctx);
-            }
-            catch (BackpropException e) when (e is not OnnxImportException)
-            {
-                throw new OnnxImportException($"{node.OpType} failed: {e.Message}", node: ctx.Name, inner: e);
-            }
-            catch (Exception e) when (e is ArgumentException or IndexOutOfRangeException or OverflowException or DivideByZeroException or InvalidCastException or InvalidOperationException or FormatException)
-            {
-                // Defence in depth for hostile models: an importer that trips over attribute or input values it failed to
-                // validate still yields the typed error naming the node (the fuzzer counts these separately so they get fixed).
-                throw new OnnxImportException($"{node.OpType} cannot run with this node's attributes or inputs ({e.GetType().Name}: {e.Message})", node: ctx.Name, inner: e);
-            }
-            for (var k = 0; k < node.Output.Count && k < produced.Length; k++)
-            {
-                if (node.Output[k].Length > 0 && produced[k] is { } t)
+                if (chain.Steps[^1] != index) continue;
+                var fused = false;
+                try
                 {
-                    env[node.Output[k]] = t;
-                    if (watching) hooks!.Watch(t, node.Output[k], NodeName(node));
+                    fused = chain.TryRun(_steps, env, step => Context(step, _steps[step].Node.Input.Select(n => n.Length == 0 ? null : env.GetValueOrDefault(n)).ToArray()));
                 }
+                catch (BackpropException e) when (e is not OnnxImportException)
+                {
+                    throw new OnnxImportException($"{_steps[chain.Steps[0]].Node.OpType} failed: {e.Message}", node: NodeName(_steps[chain.Steps[0]].Node), inner: e);
+                }
+                if (!fused)
+                {
+                    foreach (var member in chain.Steps) RunStep(member, env, Context, hooks, watching, readers);
+                }
+                continue;
             }
-            if (hooks is { Forward.Length: > 0 } h) Notify(h, node, inputs, produced);
+            RunStep(index, env, Context, hooks, watching, readers);
         }
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var o in outputs)
@@ -238,6 +239,39 @@ internal sealed class GraphPlan
                 : throw new OnnxImportException($"'{o}' was not computed: the node that should produce it does not support that optional output.");
         }
         return result;
+    }
+
+    /// <summary>Runs plan step <paramref name="index"/> through its importer and stores its outputs in <paramref name="env"/>.</summary>
+    private void RunStep(int index, Dictionary<string, Tensor> env, Func<int, Tensor?[], NodeContext> context, ModelHooks? hooks, bool watching, Dictionary<string, int>? readers)
+    {
+        var (node, importer, _) = _steps[index];
+        var inputs = node.Input.Select(n => n.Length == 0 ? null : env.TryGetValue(n, out var t) ? t : throw new OnnxImportException($"input '{n}' has no value.", node: NodeName(node))).ToArray();
+        if (watching) ShareEdges(node, inputs, readers!, hooks!);
+        var ctx = context(index, inputs);
+        Tensor?[] produced;
+        try
+        {
+            produced = importer.Run(ctx);
+        }
+        catch (BackpropException e) when (e is not OnnxImportException)
+        {
+            throw new OnnxImportException($"{node.OpType} failed: {e.Message}", node: ctx.Name, inner: e);
+        }
+        catch (Exception e) when (e is ArgumentException or IndexOutOfRangeException or OverflowException or DivideByZeroException or InvalidCastException or InvalidOperationException or FormatException)
+        {
+            // Defence in depth for hostile models: an importer that trips over attribute or input values it failed to
+            // validate still yields the typed error naming the node (the fuzzer counts these separately so they get fixed).
+            throw new OnnxImportException($"{node.OpType} cannot run with this node's attributes or inputs ({e.GetType().Name}: {e.Message})", node: ctx.Name, inner: e);
+        }
+        for (var k = 0; k < node.Output.Count && k < produced.Length; k++)
+        {
+            if (node.Output[k].Length > 0 && produced[k] is { } t)
+            {
+                env[node.Output[k]] = t;
+                if (watching) hooks!.Watch(t, node.Output[k], NodeName(node));
+            }
+        }
+        if (hooks is { Forward.Length: > 0 } h) Notify(h, node, inputs, produced);
     }
 
     /// <summary>Runs this plan as a subgraph on <paramref name="scope"/> (enclosing values and the subgraph's inputs); its outputs in order.</summary>
@@ -290,7 +324,7 @@ internal sealed class GraphPlan
     public bool Produces(string name) => _steps.Any(s => s.Node.Output.Contains(name));
 
     /// <summary>The steps needed to compute <paramref name="wanted"/> from <paramref name="known"/> values, in order.</summary>
-    private IEnumerable<(NodeProto Node, INodeImporter Importer, int Opset)> Needed(IReadOnlyCollection<string> wanted, IEnumerable<string> known)
+    private List<int> Needed(IReadOnlyCollection<string> wanted, IEnumerable<string> known)
     {
         var need = new HashSet<string>(wanted, StringComparer.Ordinal);
         need.ExceptWith(known);
@@ -301,6 +335,6 @@ internal sealed class GraphPlan
             keep[i] = true;
             need.UnionWith(_reads[i]);
         }
-        return _steps.Where((_, i) => keep[i]);
+        return Enumerable.Range(0, _steps.Length).Where(i => keep[i]).ToList();
     }
 }

@@ -57,6 +57,7 @@ internal static class ConvKernels
                     dst[..lo].Clear();
                     dst[hi..].Clear();
                     if (g.SW == 1) src.Slice(iw0 + lo, hi - lo).CopyTo(dst[lo..hi]);
+                    else if (g.SW == 2) EveryOther.Gather(src[(iw0 + 2 * lo)..], dst[lo..hi]);
                     else for (var ow = lo; ow < hi; ow++) dst[ow] = src[iw0 + ow * g.SW];
                 }
             }
@@ -104,7 +105,8 @@ internal static class ConvKernels
     /// Copies whole planes between an NCHW tensor with M channels and the [Mg, count·P] matrix of group grp, channels split
     /// across cores when there is enough to copy.
     /// </summary>
-    private static unsafe void Planes<T>(Span<T> nchw, Span<T> matrix, ConvGeometry g, int n0, int count, int grp, bool toMatrix) where T : unmanaged
+    private static unsafe void Planes<T>(Span<T> nchw, Span<T> matrix, ConvGeometry g, int n0, int count, int grp, bool toMatrix, ConvEpilogue? epilogue = null)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         var width = count * g.P;
         var threads = (long)g.Mg * width >= 1 << 16 ? Environment.ProcessorCount : 1;
@@ -119,13 +121,16 @@ internal static class ConvKernels
                     var plane = new Span<T>((T*)at + ((((n0 + n) * g.M) + grp * g.Mg + m) * g.P), g.P);
                     var cols = new Span<T>((T*)am + (m * width + n * g.P), g.P);
                     if (toMatrix) plane.CopyTo(cols);
-                    else cols.CopyTo(plane);
+                    else if (epilogue is null) cols.CopyTo(plane);
+                    else epilogue.Apply<T>(cols, plane, grp * g.Mg + m, ((n0 + n) * g.M + grp * g.Mg + m) * g.P);
                 }
             });
         }
     }
 
-    public static void Forward<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor w, Tensor y) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Y = X ⋆ W, each output plane passed through <paramref name="epilogue"/> (when given) as it is copied out.</summary>
+    public static void Forward<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor w, Tensor y, ConvEpilogue? epilogue = null)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         var chunk = Chunk(g);
         var colT = Scratch<T>.Get(0, g.Kc * chunk * g.P);
@@ -139,7 +144,7 @@ internal static class ConvKernels
             {
                 Im2Col<T>(x.Span<T>(), g, n0, count, grp, colT);
                 Call(gemm, false, false, g.Mg, width, g.Kc, w.Span<T>().Slice(grp * g.Mg * g.Kc, g.Mg * g.Kc), g.Kc, colT, width, T.Zero, ym, width);
-                Planes<T>(y.Span<T>(), ym, g, n0, count, grp, toMatrix: false);
+                Planes<T>(y.Span<T>(), ym, g, n0, count, grp, toMatrix: false, epilogue);
             }
         }
     }

@@ -24,6 +24,9 @@ public sealed class OpAttributes
     /// <summary>A copy with <paramref name="name"/> set.</summary>
     public OpAttributes With(string name, object value) => new(_values.SetItem(name, Normalize(name, value)));
 
+    /// <summary>A copy without <paramref name="name"/> (the same attributes when it is absent).</summary>
+    public OpAttributes Without(string name) => _values.ContainsKey(name) ? new(_values.Remove(name)) : this;
+
     /// <summary>Attribute names.</summary>
     public IEnumerable<string> Names => _values.Keys;
 

@@ -44,6 +44,15 @@ public static partial class Ops
     public static Tensor ChannelAffine(Tensor x, Tensor scale, Tensor shift) =>
         TensorRuntime.Current.Invoke(BackpropDomain, "ChannelAffine", [x, scale, shift], OpAttributes.Empty)[0];
 
+    /// <summary>
+    /// act(x ⋆ w · scale[c] + shift[c] + residual) in one pass: a convolution (attributes of ONNX Conv in
+    /// <paramref name="convolution"/>) with a per-channel affine map, an optional residual of the output's shape and an
+    /// optional ReLU — inference batch normalisation and a residual block's add fused into the convolution.
+    /// </summary>
+    public static Tensor ConvAffine(Tensor x, Tensor w, Tensor scale, Tensor shift, Tensor? residual, bool relu, OpAttributes convolution) =>
+        TensorRuntime.Current.Invoke(BackpropDomain, "ConvAffine", residual is null ? [x, w, scale, shift] : [x, w, scale, shift, residual],
+            convolution.With("relu", relu ? 1L : 0L))[0];
+
     /// <summary>Per-channel batch mean and inverse standard deviation (σ² + ε)^−½ (population variance) of x [N, C, …]; fused.</summary>
     public static (Tensor Mean, Tensor InvStd) ChannelMoments(Tensor x, double epsilon = 1e-5)
     {

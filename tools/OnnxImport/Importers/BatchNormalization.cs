@@ -22,14 +22,25 @@ internal sealed class BatchNormalizationImporter : INodeImporter
         var (gamma, beta) = (Ops.Reshape(scale, scale.Size), Ops.Reshape(bias, bias.Size));
         if (!ctx.BatchStatistics)
         {
-            // Inference statistics: one fused per-channel affine pass, x·a + b with a = γ/√(σ²+ε), b = β − μ·a.
-            var a = gamma / Ops.Sqrt(Ops.Reshape(variance, variance.Size) + eps);
-            return [Ops.ChannelAffine(x, a, beta - Ops.Reshape(mean, mean.Size) * a)];
+            var (a, b) = InferenceAffine(ctx);
+            return [Ops.ChannelAffine(x, a, b)];
         }
         var (mu, invStd) = Ops.ChannelMoments(x, eps);
         UpdateRunning(ctx, x, mu, invStd, eps, mean, variance);
         var scaleNow = gamma * invStd;
         return [Ops.ChannelAffine(x, scaleNow, beta - mu * scaleNow), mean, variance];
+    }
+
+    /// <summary>
+    /// Inference statistics as one per-channel affine map x·a + b: a = γ/√(σ²+ε), b = β − μ·a (each [C]). Reads only the
+    /// node's parameters (inputs 1–4), so a fused convolution can apply it before the node's input exists.
+    /// </summary>
+    public static (Tensor Scale, Tensor Shift) InferenceAffine(NodeContext ctx)
+    {
+        var (scale, bias, mean, variance) = (ctx.Input(1), ctx.Input(2), ctx.Input(3), ctx.Input(4));
+        var eps = ctx.Float("epsilon", 1e-5f);
+        var a = Ops.Reshape(scale, scale.Size) / Ops.Sqrt(Ops.Reshape(variance, variance.Size) + eps);
+        return (a, Ops.Reshape(bias, bias.Size) - Ops.Reshape(mean, mean.Size) * a);
     }
 
     /// <summary>

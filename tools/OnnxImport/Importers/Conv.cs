@@ -7,10 +7,16 @@ internal sealed class ConvImporter : INodeImporter
 
     public Tensor?[] Run(NodeContext ctx)
     {
+        var (x, w, b, attrs) = Operands(ctx);
+        return [b is not null ? Ops.Call("Conv", attrs, x, w, b) : Ops.Call("Conv", attrs, x, w)];
+    }
+
+    /// <summary>The node's input, weight, optional bias and its window as op attributes (auto_pad resolved).</summary>
+    public static (Tensor X, Tensor W, Tensor? Bias, OpAttributes Attributes) Operands(NodeContext ctx)
+    {
         var x = ctx.Input(0);
         var w = ctx.Input(1);
         var kernel = ctx.Ints("kernel_shape")?.Select(v => (int)v).ToArray() ?? w.Shape.Dims[2..].ToArray();
-        var attrs = Helpers.Window(ctx, x.Shape, kernel, conv: true);
-        return [ctx.Optional(2) is { } b ? Ops.Call("Conv", attrs, x, w, b) : Ops.Call("Conv", attrs, x, w)];
+        return (x, w, ctx.Optional(2), Helpers.Window(ctx, x.Shape, kernel, conv: true));
     }
 }
