@@ -319,4 +319,31 @@ public class ForwardOracleTests
         Close([-1, 0.5, 2], Ops.Clip(D(-5, 0.5, 9), -1, 2));
         Assert.Equal([false, false, true], Ops.Greater(D(1, 2, 3), D(2)).Span<bool>().ToArray());
     }
+    [Theory]
+    [InlineData(3, 7, false)]
+    [InlineData(300, 384, false)]
+    [InlineData(5, 33, true)]
+    public void Fused_layer_norm_matches_plain_loops(int rows, int width, bool float64)
+    {
+        // Without gradients the fused one-pass kernel runs; rows × width ≥ 2^15 takes the multi-threaded path.
+        var x = Enumerable.Range(0, rows * width).Select(_ => 3 + 2 * _rng.NextDouble()).ToArray();
+        var gamma = Enumerable.Range(0, width).Select(_ => -1 + 2 * _rng.NextDouble()).ToArray();
+        var beta = Enumerable.Range(0, width).Select(_ => -1 + 2 * _rng.NextDouble()).ToArray();
+        Tensor T(double[] v, params int[] dims) => float64 ? Tensor.FromArray(v, dims) : Tensor.FromArray(v.Select(e => (float)e).ToArray(), dims);
+        Tensor y;
+        using (Backprop.Runtime.GradMode.NoGrad())
+            y = Ops.LayerNorm(T(x, rows, width), T(gamma, width), T(beta, width), epsilon: 1e-5);
+        var got = y.ToDoubleArray();
+        for (var r = 0; r < rows; r++)
+        {
+            double mean = 0, variance = 0;
+            for (var i = 0; i < width; i++) mean += x[r * width + i] / width;
+            for (var i = 0; i < width; i++) variance += (x[r * width + i] - mean) * (x[r * width + i] - mean) / width;
+            for (var i = 0; i < width; i++)
+            {
+                var expected = (x[r * width + i] - mean) / Math.Sqrt(variance + 1e-5) * gamma[i] + beta[i];
+                Close(expected, got[r * width + i], float64 ? 1e-12 : 2e-5, $"row {r} element {i}");
+            }
+        }
+    }
 }

@@ -5,22 +5,23 @@ namespace Backprop.Onnx;
 /// <summary>A validated graph: nodes in dependency order, each bound to its importer.</summary>
 internal sealed class GraphPlan
 {
-    private readonly (NodeProto Node, INodeImporter Importer, int Opset)[] _steps;
+    private readonly PlanStep[] _steps;
     private readonly string[][] _reads;
     private readonly string[] _outputs;
     private readonly Dictionary<NodeProto, Dictionary<string, GraphPlan>> _subgraphs;
     private readonly Dictionary<string, Tensor> _initializers;
-    private readonly Dictionary<int, ConvChain> _chains;
+    private readonly Dictionary<int, FusedChain> _chains;
+    private readonly BufferPool _pool = new();
 
     private GraphPlan((NodeProto, INodeImporter, int)[] steps, string[][] reads, string[] outputs, Dictionary<NodeProto, Dictionary<string, GraphPlan>> subgraphs,
         Dictionary<string, Tensor> initializers)
     {
-        _steps = steps;
+        _steps = steps.Select(s => new PlanStep(s.Item1, s.Item2, s.Item3)).ToArray();
         _reads = reads;
         _outputs = outputs;
         _subgraphs = subgraphs;
         _initializers = initializers;
-        _chains = ConvChain.Find(steps, reads, outputs);
+        _chains = FusedChain.FindAll(_steps, reads, outputs);
     }
 
     /// <summary>The graph's inputs, for a subgraph run by a control-flow node (If, Loop).</summary>
@@ -202,7 +203,7 @@ internal sealed class GraphPlan
         var fuse = _chains.Count > 0 && hooks is not { Forward.Length: > 0 } && hooks is not { Backward.Length: > 0 } && !(training && batchStatistics)
             && !Backprop.Runtime.GradMode.IsEnabled;
         var running = wanted is null ? null : steps.ToHashSet();
-        bool Fusable(ConvChain c) => wanted is null || running!.Contains(c.Steps[^1]) && !c.Steps[..^1].Any(m => _steps[m].Node.Output.Any(wanted.Contains));
+        bool Fusable(FusedChain c) => wanted is null || running!.Contains(c.Steps[^1]) && !c.Steps[..^1].Any(m => _steps[m].Node.Output.Any(wanted.Contains));
         NodeContext Context(int step, Tensor?[] inputs) => new(_steps[step].Node, inputs, _steps[step].Opset, training, random, batchStatistics)
         {
             Subgraphs = _subgraphs.GetValueOrDefault(_steps[step].Node),
@@ -210,6 +211,25 @@ internal sealed class GraphPlan
             Limits = Limits,
             RunSubgraph = (plan, scope) => plan.RunBody(scope, training, random, batchStatistics, hooks),
         };
+        // Without recording or hooks nothing outside the run can hold an intermediate value, so buffers are lent from the
+        // plan's pool and given back after their last reader (subgraph scopes are not tracked: plans with If/Loop do not pool).
+        var pooled = !Backprop.Runtime.GradMode.IsEnabled && hooks is not { Forward.Length: > 0 } && hooks is not { Backward.Length: > 0 } && _subgraphs.Count == 0;
+        using var lease = pooled ? _pool.Lease() : null;
+        var release = pooled
+            ? Lifetimes.LastReads(_steps, _reads, steps, i => fuse && _chains.TryGetValue(i, out var c) && Fusable(c) ? c.Steps[^1] : i, outputs)
+            : null;
+        void Settle(int position, IEnumerable<int> ran)
+        {
+            if (lease is null) return;
+            foreach (var output in ran.SelectMany(i => _steps[i].Node.Output))
+            {
+                if (output.Length > 0 && env.TryGetValue(output, out var t)) lease.Hold(t);
+            }
+            foreach (var name in release!.GetValueOrDefault(position) ?? [])
+            {
+                if (env.Remove(name, out var t)) lease.Release(t);
+            }
+        }
         foreach (var index in steps)
         {
             if (fuse && _chains.TryGetValue(index, out var chain) && Fusable(chain))
@@ -226,11 +246,13 @@ internal sealed class GraphPlan
                 }
                 if (!fused)
                 {
-                    foreach (var member in chain.Steps) RunStep(member, env, Context, hooks, watching, readers);
+                    foreach (var member in chain.Steps.Order()) RunStep(member, env, Context, hooks, watching, readers);
                 }
+                Settle(index, chain.Steps);
                 continue;
             }
             RunStep(index, env, Context, hooks, watching, readers);
+            Settle(index, [index]);
         }
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var o in outputs)
@@ -283,7 +305,7 @@ internal sealed class GraphPlan
     }
 
     /// <summary>How many node inputs read each value among <paramref name="steps"/>.</summary>
-    private static Dictionary<string, int> Readers(IEnumerable<(NodeProto Node, INodeImporter, int)> steps)
+    private static Dictionary<string, int> Readers(IEnumerable<PlanStep> steps)
     {
         var count = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (node, _, _) in steps)

@@ -23,6 +23,13 @@ internal sealed class Gelu : ElementwiseUnaryOp
     protected override void Compute<T>(ReadOnlySpan<T> x, Span<T> y, OpAttributes attributes)
     {
         var tanh = Tanh(attributes);
+        if (typeof(T) == typeof(float) && !tanh)
+        {
+            // transformers apply it to millions of elements: vector erf, split across cores
+            SpanParallel.Map(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(x), System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(y),
+                static (a, b) => SpecialFunctions.GeluSingle(a, b));
+            return;
+        }
         for (var i = 0; i < x.Length; i++)
         {
             var v = double.CreateTruncating(x[i]);

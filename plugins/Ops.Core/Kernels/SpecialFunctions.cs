@@ -50,6 +50,25 @@ internal static class SpecialFunctions
         lanes[..(x.Length - i)].CopyTo(y[i..]);
     }
 
+    /// <summary>GELU in float32, x·Φ(x) = ½x·(1 + erf(x/√2)), through the vector erf of <see cref="ErfSingle"/>.</summary>
+    public static void GeluSingle(ReadOnlySpan<float> x, Span<float> y)
+    {
+        var w = System.Numerics.Vector<float>.Count;
+        var (half, scale) = (new System.Numerics.Vector<float>(0.5f), new System.Numerics.Vector<float>((float)(1 / Math.Sqrt(2))));
+        var i = 0;
+        for (; i <= x.Length - w; i += w)
+        {
+            var v = new System.Numerics.Vector<float>(x.Slice(i, w));
+            (half * v * (System.Numerics.Vector<float>.One + ErfVector(v * scale))).CopyTo(y.Slice(i, w));
+        }
+        if (i == x.Length) return;
+        Span<float> lanes = stackalloc float[w];
+        x[i..].CopyTo(lanes);
+        var tail = new System.Numerics.Vector<float>(lanes);
+        (half * tail * (System.Numerics.Vector<float>.One + ErfVector(tail * scale))).CopyTo(lanes);
+        lanes[..(x.Length - i)].CopyTo(y[i..]);
+    }
+
     /// <summary>
     /// <see cref="ErfSingle"/> on one vector without branches: both forms are computed and the lane's own picked (noisy
     /// activations would mispredict a branch per element). Evaluated in float32, the erfc form stays within 2e-7 of erf.

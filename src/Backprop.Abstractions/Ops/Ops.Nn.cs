@@ -53,6 +53,13 @@ public static partial class Ops
         TensorRuntime.Current.Invoke(BackpropDomain, "ConvAffine", residual is null ? [x, w, scale, shift] : [x, w, scale, shift, residual],
             convolution.With("relu", relu ? 1L : 0L))[0];
 
+    /// <summary>
+    /// Layer normalisation over axes [<paramref name="axis"/>, rank): (x − μ)/√(σ² + ε)·γ + β with γ, β broadcasting over
+    /// those axes; one fused pass per row when nothing is recorded.
+    /// </summary>
+    public static Tensor LayerNorm(Tensor x, Tensor gamma, Tensor beta, int axis = -1, double epsilon = 1e-5) =>
+        TensorRuntime.Current.Invoke(BackpropDomain, "LayerNorm", [x, gamma, beta], OpAttributes.Of(("axis", axis), ("epsilon", epsilon)))[0];
+
     /// <summary>Per-channel batch mean and inverse standard deviation (σ² + ε)^−½ (population variance) of x [N, C, …]; fused.</summary>
     public static (Tensor Mean, Tensor InvStd) ChannelMoments(Tensor x, double epsilon = 1e-5)
     {

@@ -18,7 +18,15 @@ public sealed partial class Tensor
     public static Tensor Scalar(double value, DType dtype = DType.Float32) => Full(Shape.Scalar, value, dtype);
 
     /// <summary>A zero-filled tensor.</summary>
-    public static Tensor Zeros(Shape shape, DType dtype = DType.Float32) => new(Array.CreateInstance(dtype.ClrType(), shape.Size), shape);
+    public static Tensor Zeros(Shape shape, DType dtype = DType.Float32) => BufferLease.Current is { } lease
+        ? dtype switch
+        {
+            DType.Float32 => new Tensor(lease.Rent<float>(shape.Size, clear: true), shape),
+            DType.Float64 => new Tensor(lease.Rent<double>(shape.Size, clear: true), shape),
+            DType.Int64 => new Tensor(lease.Rent<long>(shape.Size, clear: true), shape),
+            _ => new Tensor(lease.Rent<bool>(shape.Size, clear: true), shape),
+        }
+        : new(Array.CreateInstance(dtype.ClrType(), shape.Size), shape);
 
     /// <summary>A tensor filled with ones.</summary>
     public static Tensor Ones(Shape shape, DType dtype = DType.Float32) => Full(shape, 1, dtype);
@@ -38,11 +46,14 @@ public sealed partial class Tensor
     }
 
     /// <summary>An uninitialised tensor for kernels to fill.</summary>
-    public static Tensor Empty(Shape shape, DType dtype) => dtype switch
+    public static Tensor Empty(Shape shape, DType dtype) => (dtype, BufferLease.Current) switch
     {
-        DType.Float32 => new Tensor(GC.AllocateUninitializedArray<float>(shape.Size), shape),
-        DType.Float64 => new Tensor(GC.AllocateUninitializedArray<double>(shape.Size), shape),
-        DType.Int64 => new Tensor(GC.AllocateUninitializedArray<long>(shape.Size), shape),
+        (DType.Float32, { } lease) => new Tensor(lease.Rent<float>(shape.Size, clear: false), shape),
+        (DType.Float64, { } lease) => new Tensor(lease.Rent<double>(shape.Size, clear: false), shape),
+        (DType.Int64, { } lease) => new Tensor(lease.Rent<long>(shape.Size, clear: false), shape),
+        (DType.Float32, null) => new Tensor(GC.AllocateUninitializedArray<float>(shape.Size), shape),
+        (DType.Float64, null) => new Tensor(GC.AllocateUninitializedArray<double>(shape.Size), shape),
+        (DType.Int64, null) => new Tensor(GC.AllocateUninitializedArray<long>(shape.Size), shape),
         _ => Zeros(shape, dtype),
     };
 

@@ -14,9 +14,11 @@ internal static class Invoker
             if (inputs[i] is null) throw new OpInvocationException($"{schema.QualifiedName}: input {i} is null.");
             record |= inputs[i].RequiresGrad;
         }
-        if (op is ICompositeOp composite) return composite.Compose(inputs, attributes);
-
         record &= GradMode.IsEnabled;
+        var fused = op as IFusedKernel;
+        if (op is ICompositeOp composite && (fused is null || record || ForwardAD.AnyActive && ForwardAD.HasActiveTangent(inputs.ToArray())))
+            return composite.Compose(inputs, attributes);
+
         var ctx = new OpContext(op, attributes, inputs.ToArray(), kernels);
         Tensor[] outputs;
         var gradState = GradMode.EnterNoGrad();
@@ -24,7 +26,7 @@ internal static class Invoker
         var started = Profiler.Start();
         try
         {
-            outputs = op.Forward(ctx, inputs);
+            outputs = fused is not null ? fused.RunFused(ctx, inputs) : op.Forward(ctx, inputs);
         }
         catch (Exception e) when (OpFailedException.ShouldWrap(e))
         {

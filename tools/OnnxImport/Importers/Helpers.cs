@@ -120,10 +120,16 @@ internal abstract class ReduceImporter : INodeImporter
     public Tensor?[] Run(NodeContext ctx)
     {
         var x = ctx.Input(0);
+        if (Axes(ctx, x.Rank) is not { } reduction) return [x];
+        return [Reduce(x, reduction.Axes, reduction.KeepDims)];
+    }
+
+    /// <summary>The node's reduced axes (normalised, for an input of <paramref name="rank"/>) and keepdims; null for a no-op.</summary>
+    public (int[] Axes, bool KeepDims)? Axes(NodeContext ctx, int rank)
+    {
         var raw = ctx.Opset < AxesInputSince ? ctx.Ints("axes") : ctx.Optional(1)?.ToInt64Array();
         var keep = ctx.Int("keepdims", 1) != 0;
-        if ((raw is null || raw.Length == 0) && ctx.Int("noop_with_empty_axes", 0) != 0) return [x];
-        var axes = raw is null || raw.Length == 0 ? Enumerable.Range(0, x.Rank).ToArray() : Helpers.Axes(raw, x.Rank);
-        return [Reduce(x, axes, keep)];
+        if ((raw is null || raw.Length == 0) && ctx.Int("noop_with_empty_axes", 0) != 0) return null;
+        return (raw is null || raw.Length == 0 ? Enumerable.Range(0, rank).ToArray() : Helpers.Axes(raw, rank), keep);
     }
 }

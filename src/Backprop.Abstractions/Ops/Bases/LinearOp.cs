@@ -63,6 +63,18 @@ public interface ICompositeOp
 }
 
 /// <summary>
+/// A composite op's fused kernel. When nothing is recorded (grad mode off or no input requiring grad) and no forward-mode
+/// tangent is active, the engine runs <see cref="RunFused"/> as one op instead of expanding the composition; whenever
+/// derivatives are being taken the composition runs, so the rules still come from its parts. The fused kernel must
+/// compute what the composition computes (the conformance kit's finite differences run on it and the rules on the parts).
+/// </summary>
+public interface IFusedKernel
+{
+    /// <summary>The composition's outputs, computed in one pass; may throw to report bad inputs as the composition would.</summary>
+    Tensor[] RunFused(OpContext ctx, ReadOnlySpan<Tensor> inputs);
+}
+
+/// <summary>
 /// Base of ops written as a composition of other ops (Gemm, MSE, GELU-tanh…). The engine expands it, so
 /// reverse, forward and higher-order derivatives come from the parts; a fused replacement with its own
 /// rules can take its key later.

@@ -1,0 +1,129 @@
+namespace Backprop;
+
+/// <summary>
+/// Recycles large tensor buffers across runs whose lifetimes the caller knows, so a repeated forward pass reuses warm
+/// memory instead of asking the GC (and the OS) for fresh pages every time. Buffers are lent only through a
+/// <see cref="BufferLease"/>: while a lease is active on a thread, <see cref="Tensor.Empty"/> and <see cref="Tensor.Zeros"/>
+/// on that thread take arrays of the exact length from the pool (small ones, under <see cref="MinElements"/>, come from the
+/// GC as usual). A buffer goes back only when the lease's holder says nothing references it any more — the pool never
+/// guesses from reachability, because a span can outlive every reference to its tensor. Thread-safe.
+/// </summary>
+public sealed class BufferPool
+{
+    /// <summary>Arrays shorter than this are never pooled.</summary>
+    public const int MinElements = 4096;
+
+    private readonly Dictionary<(Type, int), Stack<Array>> _free = [];
+    private readonly Lock _gate = new();
+    private long _bytes;
+
+    /// <summary>Most bytes of free buffers kept (default 2 GiB); a buffer returned beyond it is left to the GC.</summary>
+    public long MaxBytes { get; init; } = 2L << 30;
+
+    /// <summary>Bytes of free buffers held now.</summary>
+    public long Bytes
+    {
+        get
+        {
+            lock (_gate) return _bytes;
+        }
+    }
+
+    /// <summary>Starts lending on the calling thread until the lease is disposed (leases nest; the innermost lends).</summary>
+    public BufferLease Lease() => new(this);
+
+    internal T[]? Take<T>(int length)
+    {
+        lock (_gate)
+        {
+            if (!_free.TryGetValue((typeof(T), length), out var stack) || stack.Count == 0) return null;
+            _bytes -= (long)length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+            return (T[])stack.Pop();
+        }
+    }
+
+    internal void Put(Array array)
+    {
+        var size = (long)array.Length * System.Runtime.InteropServices.Marshal.SizeOf(array.GetType().GetElementType()!);
+        lock (_gate)
+        {
+            if (_bytes + size > MaxBytes) return;
+            var key = (array.GetType().GetElementType()!, array.Length);
+            if (!_free.TryGetValue(key, out var stack)) _free[key] = stack = new Stack<Array>();
+            stack.Push(array);
+            _bytes += size;
+        }
+    }
+}
+
+/// <summary>
+/// One run's borrowing from a <see cref="BufferPool"/>: remembers which buffers it lent, counts holders of each
+/// (<see cref="Hold"/>, <see cref="Release"/>) and returns a lent buffer to the pool when its last holder lets go.
+/// Tensors that share a buffer (views) count separately, so a buffer returns only when all of them are released.
+/// Buffers still held when the lease ends simply stay with their tensors.
+/// </summary>
+public sealed class BufferLease : IDisposable
+{
+    [ThreadStatic] private static BufferLease? t_current;
+
+    private readonly BufferPool _pool;
+    private readonly BufferLease? _outer;
+    private readonly HashSet<Array> _lent = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<Array, int> _holders = new(ReferenceEqualityComparer.Instance);
+    private readonly int _thread = Environment.CurrentManagedThreadId;
+    private bool _disposed;
+
+    internal BufferLease(BufferPool pool)
+    {
+        _pool = pool;
+        _outer = t_current;
+        t_current = this;
+    }
+
+    /// <summary>The lease lending on this thread, if any.</summary>
+    internal static BufferLease? Current => t_current;
+
+    internal T[] Rent<T>(int length, bool clear)
+    {
+        if (length < BufferPool.MinElements) return clear ? new T[length] : GC.AllocateUninitializedArray<T>(length);
+        var array = _pool.Take<T>(length);
+        if (array is null) array = clear ? new T[length] : GC.AllocateUninitializedArray<T>(length);
+        else if (clear) Array.Clear(array);
+        _lent.Add(array);
+        return array;
+    }
+
+    /// <summary>Counts <paramref name="tensor"/> as one more holder of its buffer.</summary>
+    public void Hold(Tensor tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        _holders[tensor.Buffer] = _holders.GetValueOrDefault(tensor.Buffer) + 1;
+    }
+
+    /// <summary>
+    /// One holder of <paramref name="tensor"/>'s buffer fewer; when none is left and this lease lent the buffer, it goes back
+    /// to the pool. The caller promises nothing reads or writes the tensor (or a span of it) afterwards.
+    /// </summary>
+    public void Release(Tensor tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        var buffer = tensor.Buffer;
+        if (!_holders.TryGetValue(buffer, out var count)) return;
+        if (count > 1)
+        {
+            _holders[buffer] = count - 1;
+            return;
+        }
+        _holders.Remove(buffer);
+        if (_lent.Remove(buffer)) _pool.Put(buffer);
+    }
+
+    /// <summary>Stops lending on this thread (the enclosing lease, if any, lends again).</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        if (Environment.CurrentManagedThreadId != _thread) throw new InvalidOperationException("A buffer lease must be disposed on the thread that took it.");
+        _disposed = true;
+        t_current = _outer;
+    }
+}
