@@ -346,4 +346,74 @@ public class ForwardOracleTests
             }
         }
     }
+    [Theory]
+    [InlineData(3, 3, 2, 2, 1, 1, 1, 1, 23, 30)]
+    [InlineData(2, 2, 2, 2, 0, 0, 1, 1, 8, 64)]
+    [InlineData(3, 2, 1, 3, 1, 0, 2, 1, 9, 40)]
+    [InlineData(1, 5, 1, 1, 0, 2, 1, 2, 1, 50)]
+    public void Values_only_max_pool_matches_plain_loops(int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int h, int w)
+    {
+        // Without gradients the values-only kernel runs; NaNs must propagate and windows partly in the padding shrink.
+        var (n, c) = (2, 3);
+        var x = Enumerable.Range(0, n * c * h * w).Select(i => i % 97 == 5 ? double.NaN : -5 + 10 * _rng.NextDouble()).ToArray();
+        var attributes = OpAttributes.Of(("kernel_shape", new[] { kh, kw }), ("strides", new[] { sh, sw }), ("pads", new[] { ph, pw, ph, pw }), ("dilations", new[] { dh, dw }));
+        var (oh, ow) = ((h + 2 * ph - dh * (kh - 1) - 1) / sh + 1, (w + 2 * pw - dw * (kw - 1) - 1) / sw + 1);
+        foreach (var float64 in new[] { false, true })
+        {
+            var input = float64 ? Tensor.FromArray(x, n, c, h, w) : Tensor.FromArray(x.Select(v => (float)v).ToArray(), n, c, h, w);
+            Tensor y;
+            using (Backprop.Runtime.GradMode.NoGrad())
+                y = TestEnv.Runtime.Invoke(Ops.BackpropDomain, "MaxPoolValues", [input], attributes)[0];
+            Assert.Equal(new Shape(n, c, oh, ow), y.Shape);
+            var got = y.ToDoubleArray();
+            var values = input.ToDoubleArray();
+            for (var plane = 0; plane < n * c; plane++)
+            for (var oy = 0; oy < oh; oy++)
+            for (var ox = 0; ox < ow; ox++)
+            {
+                var best = double.NegativeInfinity;
+                for (var i = 0; i < kh; i++)
+                for (var j = 0; j < kw; j++)
+                {
+                    var (iy, ix) = (oy * sh - ph + i * dh, ox * sw - pw + j * dw);
+                    if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                    var v = values[(plane * h + iy) * w + ix];
+                    best = double.IsNaN(v) || double.IsNaN(best) ? double.NaN : Math.Max(best, v);
+                }
+                var actual = got[(plane * oh + oy) * ow + ox];
+                Assert.True(double.IsNaN(best) ? double.IsNaN(actual) : actual == best, $"float64={float64} plane {plane} ({oy}, {ox}): {actual} vs {best}");
+            }
+        }
+    }
+    [Theory]
+    [InlineData(2, 16, 17, 13, 20, 1, 1, 1, 1, false)]
+    [InlineData(1, 24, 16, 29, 19, 1, 0, 2, 1, false)]
+    [InlineData(3, 16, 32, 16, 16, 0, 0, 0, 0, true)]
+    public void Three_by_three_convolution_matches_plain_loops(int n, int c, int m, int h, int w, int top, int left, int bottom, int right, bool float64)
+    {
+        // Shapes with ≥ 16 channels each way and ≥ 100 output tiles of 2×2 take the Winograd path; odd sizes leave partial tiles.
+        var x = Enumerable.Range(0, n * c * h * w).Select(_ => -1 + 2 * _rng.NextDouble()).ToArray();
+        var k = Enumerable.Range(0, m * c * 9).Select(_ => -1 + 2 * _rng.NextDouble()).ToArray();
+        Tensor T(double[] v, params int[] dims) => float64 ? Tensor.FromArray(v, dims) : Tensor.FromArray(v.Select(e => (float)e).ToArray(), dims);
+        var attributes = OpAttributes.Of(("pads", new[] { top, left, bottom, right }));
+        var y = Ops.Call("Conv", attributes, T(x, n, c, h, w), T(k, m, c, 3, 3));
+        var (oh, ow) = (h + top + bottom - 2, w + left + right - 2);
+        Assert.Equal(new Shape(n, m, oh, ow), y.Shape);
+        var got = y.ToDoubleArray();
+        for (var b = 0; b < n; b++)
+        for (var o = 0; o < m; o++)
+        for (var i = 0; i < oh; i++)
+        for (var j = 0; j < ow; j++)
+        {
+            double sum = 0;
+            for (var ch = 0; ch < c; ch++)
+            for (var di = 0; di < 3; di++)
+            for (var dj = 0; dj < 3; dj++)
+            {
+                var (r, q) = (i - top + di, j - left + dj);
+                if (r >= 0 && r < h && q >= 0 && q < w) sum += x[((b * c + ch) * h + r) * w + q] * k[((o * c + ch) * 3 + di) * 3 + dj];
+            }
+            Close(sum, got[((b * m + o) * oh + i) * ow + j], float64 ? 1e-12 : 2e-5, $"sample {b} channel {o} at ({i}, {j})");
+        }
+    }
 }

@@ -132,6 +132,11 @@ internal static class ConvKernels
     public static void Forward<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor w, Tensor y, ConvEpilogue? epilogue = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (Winograd.Applies(g))
+        {
+            Winograd.Forward<T>(router, kernels, g, x, w, y, epilogue);
+            return;
+        }
         var chunk = Chunk(g);
         var colT = Scratch<T>.Get(0, g.Kc * chunk * g.P);
         var ym = Scratch<T>.Get(1, g.Mg * chunk * g.P);
@@ -187,7 +192,7 @@ internal static class ConvKernels
         }
     }
 
-    private static void Call<T>(IGemm gemm, bool ta, bool tb, int m, int n, int k, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
+    internal static void Call<T>(IGemm gemm, bool ta, bool tb, int m, int n, int k, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var aLen = ((ta ? k : m) - 1) * lda + (ta ? m : k);

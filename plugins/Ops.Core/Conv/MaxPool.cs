@@ -131,7 +131,7 @@ internal sealed class MaxPool : IDifferentiableOp, IOpSamples
     }
 
     /// <summary>Window taps [lo, hi) whose position start + tap·dilation lies in [0, size).</summary>
-    private static (int Lo, int Hi) Inside(int start, int dilation, int taps, int size)
+    internal static (int Lo, int Hi) Inside(int start, int dilation, int taps, int size)
     {
         var lo = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
         var hi = start >= size ? 0 : Math.Min(taps, (size - 1 - start) / dilation + 1);

@@ -8,7 +8,7 @@ namespace Backprop.Plugins.Core;
 internal static class Scratch<T> where T : unmanaged
 {
     /// <summary>Arrays kept per thread.</summary>
-    public const int Slots = 2;
+    public const int Slots = 5;
 
     [ThreadStatic]
     private static T[]?[]? t_arrays;

@@ -10,7 +10,11 @@ internal sealed class MaxPoolImporter : INodeImporter
         var x = ctx.Input(0);
         var kernel = (ctx.Ints("kernel_shape") ?? throw ctx.Error("kernel_shape is required.")).Select(v => (int)v).ToArray();
         if (ctx.Int("storage_order", 0) != 0) throw ctx.Error("storage_order=1 is not supported.");
-        var outputs = Ops.CallMulti("", "MaxPool", Helpers.Window(ctx, x.Shape, kernel, conv: false), x);
+        var attributes = Helpers.Window(ctx, x.Shape, kernel, conv: false);
+        // Without an Indices output the values-only op serves (a values-only kernel when nothing is recorded).
+        if (ctx.Node.Output.Count < 2 || ctx.Node.Output[1].Length == 0)
+            return [TensorRuntime.Current.Invoke(Ops.BackpropDomain, "MaxPoolValues", [x], attributes)[0]];
+        var outputs = Ops.CallMulti("", "MaxPool", attributes, x);
         return [outputs[0], outputs[1]];
     }
 }

@@ -1,0 +1,251 @@
+using System.Numerics;
+
+namespace Backprop.Plugins.Core;
+
+/// <summary>
+/// 3×3, stride-1 convolution by Winograd's minimal filtering F(2×2, 3×3) (Lavin and Gray, 2016): every 4×4 input tile
+/// d and filter g are transformed (V = Bᵀ·d·B, U = G·g·Gᵀ), the 16 transformed positions become 16 GEMMs over channels,
+/// M[ξ] = U[ξ]·V[ξ], and each 2×2 output tile is Aᵀ·m·A. 16 multiplications per output tile and channel pair instead of
+/// 36, so 2.25× less GEMM arithmetic; the transforms are additions only, computed for a whole row of tiles at once with
+/// SIMD vectors. Used for the forward convolution when the tiles are numerous enough to keep the 16 GEMMs efficient.
+/// </summary>
+internal static class Winograd
+{
+    private const int Budget = 1 << 21; // elements of the V (and M) scratch per sample chunk
+
+    /// <summary>False when BACKPROP_WINOGRAD=0 (every convolution then goes through im2col).</summary>
+    private static readonly bool Enabled = Environment.GetEnvironmentVariable("BACKPROP_WINOGRAD") != "0";
+
+    /// <summary>True for a 2-D, 3×3, stride-1, undilated, ungrouped convolution with enough tiles and channels to gain.</summary>
+    public static bool Applies(ConvGeometry g) =>
+        Enabled && g is { SpatialRank: 2, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, Group: 1 } && g.C >= 16 && g.M >= 16
+        && (long)g.N * ((g.OH + 1) / 2) * ((g.OW + 1) / 2) >= 100;
+
+    public static void Forward<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor w, Tensor y, ConvEpilogue? epilogue)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (th, tw) = ((g.OH + 1) / 2, (g.OW + 1) / 2);
+        var tiles = th * tw;
+        var chunk = (int)Math.Clamp(Budget / (16L * Math.Max(g.C, g.M) * tiles), 1, g.N);
+        var u = Scratch<T>.Get(2, 16 * g.M * g.C);
+        var v = Scratch<T>.Get(3, 16 * g.C * chunk * tiles);
+        var m = Scratch<T>.Get(4, 16 * g.M * chunk * tiles);
+        Filters(w, u, g);
+        for (var n0 = 0; n0 < g.N; n0 += chunk)
+        {
+            var count = Math.Min(chunk, g.N - n0);
+            var width = count * tiles;
+            Inputs(x, v, g, n0, count, th, tw);
+            var gemm = router.Select(kernels, false, false, g.M, width, g.C, DTypeExtensions.Of<T>());
+            // Sixteen independent products: the managed kernel runs them side by side, one per core at a time (each then
+            // single-threaded, so no fork-join per product); another backend keeps its own threading.
+            KernelThreads.For(16, gemm is PackedGemm ? Environment.ProcessorCount : 1, xi =>
+                ConvKernels.Call<T>(gemm, false, false, g.M, width, g.C, u.AsSpan(xi * g.M * g.C, g.M * g.C), g.C,
+                    v.AsSpan(xi * g.C * width, g.C * width), width, T.Zero, m.AsSpan(xi * g.M * width, g.M * width), width));
+            Outputs(m, y, g, n0, count, th, tw, epilogue);
+        }
+    }
+
+    /// <summary>U[ξ][k][c] = (G·g·Gᵀ)[ξ] for every filter g = W[k, c]; for each k the nine taps are gathered over c first.</summary>
+    private static void Filters<T>(Tensor w, T[] u, ConvGeometry g) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (channels, kc) = (g.C, g.M * g.C);
+        KernelThreads.ForRanges(g.M, kc >= 4096 ? Environment.ProcessorCount : 1, (first, last) =>
+        {
+            ReadOnlySpan<T> src = w.Span<T>();
+            var taps = new T[9 * channels];
+            for (var k = first; k < last; k++)
+            {
+                for (var c = 0; c < channels; c++)
+                for (var tap = 0; tap < 9; tap++) taps[tap * channels + c] = src[(k * channels + c) * 9 + tap];
+                FilterRow(taps, u, channels, k * channels, kc);
+            }
+        });
+    }
+
+    /// <summary>The 16 transformed filters of one output channel from its taps[tap][c], vectorised over c.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void FilterRow<T>(T[] taps, T[] u, int channels, int offset, int planeStride) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var half = new Vector<T>(T.CreateTruncating(0.5));
+        var c = 0;
+        Span<Vector<T>> f = stackalloc Vector<T>[9];
+        Span<Vector<T>> t = stackalloc Vector<T>[12];
+        for (; c < channels; c += Vector<T>.Count)
+        {
+            // The last step overlaps the one before (recomputing some channels) when the count is not a multiple of the width.
+            c = Math.Min(c, channels - Vector<T>.Count);
+            for (var tap = 0; tap < 9; tap++) f[tap] = Load(taps, tap * channels + c);
+            for (var j = 0; j < 3; j++)
+            {
+                (t[j], t[3 + j]) = (f[j], half * (f[j] + f[3 + j] + f[6 + j]));
+                (t[6 + j], t[9 + j]) = (half * (f[j] - f[3 + j] + f[6 + j]), f[6 + j]);
+            }
+            for (var i = 0; i < 4; i++)
+            {
+                var (a, b, e) = (t[3 * i], t[3 * i + 1], t[3 * i + 2]);
+                var at = 4 * i * planeStride + offset + c;
+                a.CopyTo(u, at);
+                (half * (a + b + e)).CopyTo(u, at + planeStride);
+                (half * (a - b + e)).CopyTo(u, at + 2 * planeStride);
+                e.CopyTo(u, at + 3 * planeStride);
+            }
+            if (c + Vector<T>.Count >= channels) break;
+        }
+    }
+
+    /// <summary>V[ξ][c][t] = (Bᵀ·d·B)[ξ] for every 4×4 input tile d (zero outside the image), one row of tiles at a time.</summary>
+    private static void Inputs<T>(Tensor x, T[] v, ConvGeometry g, int n0, int count, int th, int tw) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var width = count * th * tw;
+        var planeStride = g.C * width; // distance between ξ planes of V
+        KernelThreads.ForRanges(count * g.C, Environment.ProcessorCount, (first, last) =>
+        {
+            ReadOnlySpan<T> src = x.Span<T>();
+            var tiles = th * tw;
+            var padded = new T[2 * tw + 2];
+            var e = new T[16 * tiles]; // e[(row·4 + j)·tiles + t] = row `row`, column j of tile t
+            for (var job = first; job < last; job++)
+            {
+                var (n, c) = (job / g.C, job % g.C);
+                var plane = src.Slice(((n0 + n) * g.C + c) * g.H * g.W, g.H * g.W);
+                for (var ty = 0; ty < th; ty++)
+                {
+                    for (var row = 0; row < 4; row++)
+                    {
+                        var ih = 2 * ty - g.PH + row;
+                        Array.Clear(padded);
+                        if ((uint)ih < (uint)g.H)
+                        {
+                            // padded[q] holds input column q − PW
+                            var lo = Math.Max(0, g.PW);
+                            var from = Math.Max(0, -g.PW);
+                            var length = Math.Min(g.W - from, padded.Length - lo);
+                            if (length > 0) plane.Slice(ih * g.W + from, length).CopyTo(padded.AsSpan(lo));
+                        }
+                        for (var j = 0; j < 4; j++) EveryOther.Gather(padded.AsSpan(j), e.AsSpan((row * 4 + j) * tiles + ty * tw, tw));
+                    }
+                }
+                Combine(e, v, tiles, c * width + n * tiles, planeStride);
+            }
+        });
+    }
+
+    /// <summary>The 16 transformed values of <paramref name="tw"/> tiles from their gathered rows e (Bᵀ on rows, B on columns).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void Combine<T>(T[] e, T[] v, int tw, int offset, int planeStride) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var step = Vector<T>.Count;
+        var tx = 0;
+        Span<Vector<T>> r = stackalloc Vector<T>[16];
+        Span<T> scalar = stackalloc T[16];
+        for (; tx + step <= tw; tx += step)
+        {
+            for (var row = 0; row < 4; row++)
+            {
+                var (e0, e1, e2, e3) = (Load(e, (row * 4) * tw + tx), Load(e, (row * 4 + 1) * tw + tx), Load(e, (row * 4 + 2) * tw + tx), Load(e, (row * 4 + 3) * tw + tx));
+                (r[row * 4], r[row * 4 + 1], r[row * 4 + 2], r[row * 4 + 3]) = (e0 - e2, e1 + e2, e2 - e1, e1 - e3);
+            }
+            for (var j = 0; j < 4; j++)
+            {
+                var (d0, d1, d2, d3) = (r[j], r[4 + j], r[8 + j], r[12 + j]);
+                (d0 - d2).CopyTo(v, j * planeStride + offset + tx);
+                (d1 + d2).CopyTo(v, (4 + j) * planeStride + offset + tx);
+                (d2 - d1).CopyTo(v, (8 + j) * planeStride + offset + tx);
+                (d1 - d3).CopyTo(v, (12 + j) * planeStride + offset + tx);
+            }
+        }
+        for (; tx < tw; tx++)
+        {
+            for (var row = 0; row < 4; row++)
+            {
+                var (e0, e1, e2, e3) = (e[(row * 4) * tw + tx], e[(row * 4 + 1) * tw + tx], e[(row * 4 + 2) * tw + tx], e[(row * 4 + 3) * tw + tx]);
+                (scalar[row * 4], scalar[row * 4 + 1], scalar[row * 4 + 2], scalar[row * 4 + 3]) = (e0 - e2, e1 + e2, e2 - e1, e1 - e3);
+            }
+            for (var j = 0; j < 4; j++)
+            {
+                var (d0, d1, d2, d3) = (scalar[j], scalar[4 + j], scalar[8 + j], scalar[12 + j]);
+                v[j * planeStride + offset + tx] = d0 - d2;
+                v[(4 + j) * planeStride + offset + tx] = d1 + d2;
+                v[(8 + j) * planeStride + offset + tx] = d2 - d1;
+                v[(12 + j) * planeStride + offset + tx] = d1 - d3;
+            }
+        }
+    }
+
+    private static Vector<T> Load<T>(T[] a, int at) where T : unmanaged => new(a.AsSpan(at, Vector<T>.Count));
+
+    /// <summary>Y tiles = Aᵀ·m·A from the 16 GEMM products, written into Y's planes, then the epilogue on each finished plane.</summary>
+    private static void Outputs<T>(T[] m, Tensor y, ConvGeometry g, int n0, int count, int th, int tw, ConvEpilogue? epilogue)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var width = count * th * tw;
+        var planeStride = g.M * width;
+        KernelThreads.ForRanges(count * g.M, Environment.ProcessorCount, (first, last) =>
+        {
+            var dst = y.Span<T>();
+            var tiles = th * tw;
+            var rows = new T[4 * tiles]; // rows[(2a + b)·tiles + t] = output (a, b) of tile t
+            for (var job = first; job < last; job++)
+            {
+                var (n, k) = (job / g.M, job % g.M);
+                var offset = ((n0 + n) * g.M + k) * g.P;
+                var plane = dst.Slice(offset, g.P);
+                Separate(m, rows, tiles, k * width + n * tiles, planeStride);
+                for (var ty = 0; ty < th; ty++)
+                {
+                    for (var a = 0; a < 2 && 2 * ty + a < g.OH; a++)
+                    {
+                        var line = plane.Slice((2 * ty + a) * g.OW, g.OW);
+                        ReadOnlySpan<T> even = rows.AsSpan(2 * a * tiles + ty * tw, tw), odd = rows.AsSpan((2 * a + 1) * tiles + ty * tw, tw);
+                        for (var tx = 0; tx < tw; tx++)
+                        {
+                            line[2 * tx] = even[tx];
+                            if (2 * tx + 1 < g.OW) line[2 * tx + 1] = odd[tx];
+                        }
+                    }
+                }
+                epilogue?.Apply<T>(plane, plane, k, offset);
+            }
+        });
+    }
+
+    /// <summary>The 2×2 outputs of <paramref name="tw"/> tiles: rows[(2a + b)·tw + t] = (Aᵀ·m·A)[a, b] of tile t.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void Separate<T>(T[] m, T[] rows, int tw, int offset, int planeStride) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var step = Vector<T>.Count;
+        var tx = 0;
+        Span<Vector<T>> s = stackalloc Vector<T>[8];
+        Span<T> scalar = stackalloc T[8];
+        for (; tx + step <= tw; tx += step)
+        {
+            for (var j = 0; j < 4; j++)
+            {
+                var (m0, m1, m2, m3) = (Load(m, j * planeStride + offset + tx), Load(m, (4 + j) * planeStride + offset + tx),
+                    Load(m, (8 + j) * planeStride + offset + tx), Load(m, (12 + j) * planeStride + offset + tx));
+                (s[j], s[4 + j]) = (m0 + m1 + m2, m1 - m2 - m3);
+            }
+            for (var a = 0; a < 2; a++)
+            {
+                var (s0, s1, s2, s3) = (s[4 * a], s[4 * a + 1], s[4 * a + 2], s[4 * a + 3]);
+                (s0 + s1 + s2).CopyTo(rows, 2 * a * tw + tx);
+                (s1 - s2 - s3).CopyTo(rows, (2 * a + 1) * tw + tx);
+            }
+        }
+        for (; tx < tw; tx++)
+        {
+            for (var j = 0; j < 4; j++)
+            {
+                var (m0, m1, m2, m3) = (m[j * planeStride + offset + tx], m[(4 + j) * planeStride + offset + tx],
+                    m[(8 + j) * planeStride + offset + tx], m[(12 + j) * planeStride + offset + tx]);
+                (scalar[j], scalar[4 + j]) = (m0 + m1 + m2, m1 - m2 - m3);
+            }
+            for (var a = 0; a < 2; a++)
+            {
+                rows[2 * a * tw + tx] = scalar[4 * a] + scalar[4 * a + 1] + scalar[4 * a + 2];
+                rows[(2 * a + 1) * tw + tx] = scalar[4 * a + 1] - scalar[4 * a + 2] - scalar[4 * a + 3];
+            }
+        }
+    }
+}
