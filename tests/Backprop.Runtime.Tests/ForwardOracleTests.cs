@@ -396,8 +396,29 @@ public class ForwardOracleTests
         var k = Enumerable.Range(0, m * c * 9).Select(_ => -1 + 2 * _rng.NextDouble()).ToArray();
         Tensor T(double[] v, params int[] dims) => float64 ? Tensor.FromArray(v, dims) : Tensor.FromArray(v.Select(e => (float)e).ToArray(), dims);
         var attributes = OpAttributes.Of(("pads", new[] { top, left, bottom, right }));
-        var y = Ops.Call("Conv", attributes, T(x, n, c, h, w), T(k, m, c, 3, 3));
+        var input = T(x, n, c, h, w);
+        input.RequiresGrad = true;
+        var y = Ops.Call("Conv", attributes, input, T(k, m, c, 3, 3));
         var (oh, ow) = (h + top + bottom - 2, w + left + right - 2);
+        // The input gradient for seed G (Winograd again when the transposed problem qualifies) against plain loops too.
+        var seed = Enumerable.Range(0, n * m * oh * ow).Select(_ => -1 + 2 * _rng.NextDouble()).ToArray();
+        Ops.ReduceSum(y * T(seed, n, m, oh, ow)).Backward();
+        var dx = input.Grad!.ToDoubleArray();
+        for (var b = 0; b < n; b++)
+        for (var ch = 0; ch < c; ch++)
+        for (var r = 0; r < h; r++)
+        for (var q = 0; q < w; q++)
+        {
+            double sum = 0;
+            for (var o = 0; o < m; o++)
+            for (var di = 0; di < 3; di++)
+            for (var dj = 0; dj < 3; dj++)
+            {
+                var (i, j) = (r + top - di, q + left - dj);
+                if (i >= 0 && i < oh && j >= 0 && j < ow) sum += seed[((b * m + o) * oh + i) * ow + j] * k[((o * c + ch) * 3 + di) * 3 + dj];
+            }
+            Close(sum, dx[((b * c + ch) * h + r) * w + q], float64 ? 1e-12 : 2e-5, $"input gradient, sample {b} channel {ch} at ({r}, {q})");
+        }
         Assert.Equal(new Shape(n, m, oh, ow), y.Shape);
         var got = y.ToDoubleArray();
         for (var b = 0; b < n; b++)

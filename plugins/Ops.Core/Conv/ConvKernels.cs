@@ -156,6 +156,12 @@ internal static class ConvKernels
 
     public static void GradInput<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor dy, Tensor w, Tensor dx) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (Winograd.Transposed(g) is { } backward)
+        {
+            // dX is the 3×3 correlation of dY with the flipped, channel-transposed filters: Winograd applies to it as well.
+            Winograd.Forward<T>(router, kernels, backward, dy, Winograd.Flip<T>(w, g), dx, null);
+            return;
+        }
         var chunk = Chunk(g);
         var colT = Scratch<T>.Get(0, g.Kc * chunk * g.P);
         var dm = Scratch<T>.Get(1, g.Mg * chunk * g.P);

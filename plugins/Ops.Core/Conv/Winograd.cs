@@ -21,6 +21,29 @@ internal static class Winograd
         Enabled && g is { SpatialRank: 2, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, Group: 1 } && g.C >= 16 && g.M >= 16
         && (long)g.N * ((g.OH + 1) / 2) * ((g.OW + 1) / 2) >= 100;
 
+    /// <summary>
+    /// The geometry of a 3×3 stride-1 convolution's input gradient seen as a forward convolution of dY (pads 2 − p), when
+    /// Winograd applies to it; null otherwise.
+    /// </summary>
+    public static ConvGeometry? Transposed(ConvGeometry g)
+    {
+        if (g is not { SpatialRank: 2, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, Group: 1 } || g.PH > 2 || g.PW > 2 || g.PHEnd > 2 || g.PWEnd > 2) return null;
+        var t = new ConvGeometry(g.N, g.M, g.OH, g.OW, g.C, 3, 3, g.H, g.W, 1, 1, 2 - g.PH, 2 - g.PW, 1, 1, 1, 2, 2 - g.PHEnd, 2 - g.PWEnd);
+        return Applies(t) ? t : null;
+    }
+
+    /// <summary>W′[c, k, i, j] = W[k, c, 2 − i, 2 − j]: the filters of <see cref="Transposed"/>.</summary>
+    public static Tensor Flip<T>(Tensor w, ConvGeometry g) where T : unmanaged
+    {
+        var flipped = Tensor.Empty(new Shape(g.C, g.M, 3, 3), w.DType);
+        ReadOnlySpan<T> src = w.Span<T>();
+        var dst = flipped.Span<T>();
+        for (var k = 0; k < g.M; k++)
+        for (var c = 0; c < g.C; c++)
+        for (var tap = 0; tap < 9; tap++) dst[(c * g.M + k) * 9 + tap] = src[(k * g.C + c) * 9 + 8 - tap];
+        return flipped;
+    }
+
     public static void Forward<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor w, Tensor y, ConvEpilogue? epilogue)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
