@@ -12,6 +12,7 @@ internal sealed class GraphPlan
     private readonly Dictionary<string, Tensor> _initializers;
     private readonly Dictionary<int, FusedChain> _chains;
     private readonly BufferPool _pool = new();
+    private readonly Dictionary<int, List<string>>?[] _lastReads = new Dictionary<int, List<string>>?[2];
 
     private GraphPlan((NodeProto, INodeImporter, int)[] steps, string[][] reads, string[] outputs, Dictionary<NodeProto, Dictionary<string, GraphPlan>> subgraphs,
         Dictionary<string, Tensor> initializers)
@@ -200,8 +201,8 @@ internal sealed class GraphPlan
         }
         // Fused convolution chains only where no one can see the values inside them: nothing recorded, no hooks, inference
         // statistics, no value inside a chain asked for, and the chain's last node among the steps run.
-        var fuse = _chains.Count > 0 && hooks is not { Forward.Length: > 0 } && hooks is not { Backward.Length: > 0 } && !(training && batchStatistics)
-            && !Backprop.Runtime.GradMode.IsEnabled;
+        var unobserved = !Backprop.Runtime.GradMode.IsEnabled && hooks is not { Forward.Length: > 0 } && hooks is not { Backward.Length: > 0 };
+        var fuse = unobserved && _chains.Count > 0 && !(training && batchStatistics);
         var running = wanted is null ? null : steps.ToHashSet();
         bool Fusable(FusedChain c) => wanted is null || running!.Contains(c.Steps[^1]) && !c.Steps[..^1].Any(m => _steps[m].Node.Output.Any(wanted.Contains));
         NodeContext Context(int step, Tensor?[] inputs) => new(_steps[step].Node, inputs, _steps[step].Opset, training, random, batchStatistics)
@@ -213,11 +214,12 @@ internal sealed class GraphPlan
         };
         // Without recording or hooks nothing outside the run can hold an intermediate value, so buffers are lent from the
         // plan's pool and given back after their last reader (subgraph scopes are not tracked: plans with If/Loop do not pool).
-        var pooled = !Backprop.Runtime.GradMode.IsEnabled && hooks is not { Forward.Length: > 0 } && hooks is not { Backward.Length: > 0 } && _subgraphs.Count == 0;
+        var pooled = unobserved && _subgraphs.Count == 0;
         using var lease = pooled ? _pool.Lease() : null;
-        var release = pooled
-            ? Lifetimes.LastReads(_steps, _reads, steps, i => fuse && _chains.TryGetValue(i, out var c) && Fusable(c) ? c.Steps[^1] : i, outputs)
-            : null;
+        Dictionary<int, List<string>> LastReads() =>
+            Lifetimes.LastReads(_steps, _reads, steps, i => fuse && _chains.TryGetValue(i, out var c) && Fusable(c) ? c.Steps[^1] : i, outputs);
+        // A whole-plan run's lifetimes depend only on whether chains fuse: computed once per plan for each case.
+        var release = !pooled ? null : wanted is not null ? LastReads() : _lastReads[fuse ? 1 : 0] ??= LastReads();
         void Settle(int position, IEnumerable<int> ran)
         {
             if (lease is null) return;

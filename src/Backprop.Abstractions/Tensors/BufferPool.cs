@@ -44,7 +44,7 @@ public sealed class BufferPool
 
     internal void Put(Array array)
     {
-        var size = (long)array.Length * System.Runtime.InteropServices.Marshal.SizeOf(array.GetType().GetElementType()!);
+        var size = (long)Buffer.ByteLength(array);
         lock (_gate)
         {
             if (_bytes + size > MaxBytes) return;

@@ -25,8 +25,7 @@ internal sealed class BiasMatMulChain : FusedChain
     {
         var (x, weight) = (Read(steps, env, Steps[0], 0), Read(steps, env, Steps[0], 1));
         var add = steps[Steps[1]].Node;
-        var product = steps[Steps[0]].Node.Output[0];
-        var bias = env.GetValueOrDefault(add.Input[0] == product ? add.Input[1] : add.Input[0]);
+        var bias = Other(steps, env, Steps[1], steps[Steps[0]].Node.Output[0]);
         if (x is null || weight is null || bias is null || !x.DType.IsFloatingPoint() || weight.DType != x.DType || bias.DType != x.DType) return false;
         if (x.Rank < 2 || weight.Rank != 2 || bias.Rank != 1 || x.Shape[^1] != weight.Shape[0] || bias.Size != weight.Shape[1] || x.Size == 0 || weight.Size == 0) return false;
         var rows = x.Size / x.Shape[^1];

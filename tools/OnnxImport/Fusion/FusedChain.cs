@@ -25,6 +25,13 @@ internal abstract class FusedChain
     protected static Tensor? Read(IReadOnlyList<PlanStep> steps, Dictionary<string, Tensor> env, int step, int input) =>
         input < steps[step].Node.Input.Count ? env.GetValueOrDefault(steps[step].Node.Input[input]) : null;
 
+    /// <summary>The value the two-input node at <paramref name="step"/> reads besides <paramref name="own"/> (the chain's own value).</summary>
+    protected static Tensor? Other(IReadOnlyList<PlanStep> steps, Dictionary<string, Tensor> env, int step, string own)
+    {
+        var node = steps[step].Node;
+        return node.Input.Count == 2 ? env.GetValueOrDefault(node.Input[0] == own ? node.Input[1] : node.Input[0]) : null;
+    }
+
     /// <summary>True when <paramref name="t"/> is a one-element floating tensor within a relative 1e-6 of <paramref name="value"/>.</summary>
     protected static bool IsScalar(Tensor? t, double value) =>
         t is { Size: 1 } && t.DType.IsFloatingPoint() && Math.Abs(t.GetAsDouble(0) - value) <= 1e-6 * Math.Max(1, Math.Abs(value));

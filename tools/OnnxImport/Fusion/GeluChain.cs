@@ -26,18 +26,11 @@ internal sealed class GeluChain : FusedChain
         }
     }
 
-    /// <summary>The input of step <paramref name="position"/> that is not <paramref name="own"/>.</summary>
-    private Tensor? Other(IReadOnlyList<PlanStep> steps, Dictionary<string, Tensor> env, int position, string own)
-    {
-        var node = steps[Steps[position]].Node;
-        return node.Input.Count == 2 ? env.GetValueOrDefault(node.Input[0] == own ? node.Input[1] : node.Input[0]) : null;
-    }
-
     public override bool TryRun(IReadOnlyList<PlanStep> steps, Dictionary<string, Tensor> env, Func<int, NodeContext> context)
     {
         if (Read(steps, env, Steps[0], 0) is not { } x || !x.DType.IsFloatingPoint()) return false;
         string Out(int position) => steps[Steps[position]].Node.Output[0];
-        var constants = new[] { (Read(steps, env, Steps[0], 1), Math.Sqrt(2)), (Other(steps, env, 2, Out(1)), 1.0), (Other(steps, env, 4, Out(3)), 0.5) };
+        var constants = new[] { (Read(steps, env, Steps[0], 1), Math.Sqrt(2)), (Other(steps, env, Steps[2], Out(1)), 1.0), (Other(steps, env, Steps[4], Out(3)), 0.5) };
         if (constants.Any(c => c.Item1 is not { } t || t.Rank > x.Rank || !IsScalar(t, c.Item2))) return false;
         env[Out(4)] = Ops.Gelu(x);
         return true;

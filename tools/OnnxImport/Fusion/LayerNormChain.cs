@@ -40,13 +40,9 @@ internal sealed class LayerNormChain : FusedChain
         }
     }
 
-    /// <summary>The input of step <paramref name="position"/> that is not the chain's own value.</summary>
-    private Tensor? Other(IReadOnlyList<PlanStep> steps, Dictionary<string, Tensor> env, int position)
-    {
-        var node = steps[Steps[position]].Node;
-        var own = steps[Steps[position - 1]].Node.Output[0];
-        return node.Input.Count == 2 ? env.GetValueOrDefault(node.Input[0] == own ? node.Input[1] : node.Input[0]) : null;
-    }
+    /// <summary>The input of the node at <paramref name="position"/> that is not the previous node's output.</summary>
+    private Tensor? Other(IReadOnlyList<PlanStep> steps, Dictionary<string, Tensor> env, int position) =>
+        Other(steps, env, Steps[position], steps[Steps[position - 1]].Node.Output[0]);
 
     public override bool TryRun(IReadOnlyList<PlanStep> steps, Dictionary<string, Tensor> env, Func<int, NodeContext> context)
     {
