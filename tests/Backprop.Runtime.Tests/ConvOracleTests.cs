@@ -1,3 +1,5 @@
+using Backprop.Runtime;
+
 namespace Backprop.Tests;
 
 /// <summary>Convolution and pooling forwards against direct loops written here.</summary>
@@ -159,5 +161,61 @@ public class ConvOracleTests
         Assert.Contains("channels", e.Message);
         var f = Assert.Throws<ShapeException>(() => Ops.Call("Conv", OpAttributes.Empty, Tensor.Zeros(new Shape(1, 1, 2, 2)), Tensor.Zeros(new Shape(1, 1, 3, 3))));
         Assert.Contains("does not fit", f.Message);
+    }
+
+    [Theory]
+    [InlineData(1, 16, 16, 24, 3, 1, 1, true)]  // Winograd, split into bands of tile rows (tiles outnumber channels)
+    [InlineData(3, 16, 24, 13, 3, 1, 1, true)]  // Winograd bands that start and end inside a sample; odd size leaves partial tiles
+    [InlineData(1, 32, 64, 14, 3, 1, 1, true)]  // Winograd, split by output channels (channels outnumber tiles)
+    [InlineData(3, 8, 16, 21, 3, 2, 1, false)]  // im2col, bands of output rows across samples, stride 2
+    [InlineData(1, 64, 72, 8, 1, 1, 1, false)]  // im2col, split by output channels (40 + 32: uneven shares)
+    [InlineData(2, 16, 16, 32, 3, 1, 2, false)] // grouped, bands of output rows
+    public void Convolution_split_between_cores_with_its_epilogue_matches_plain_loops(int n, int c, int m, int size, int k, int stride, int group, bool residual)
+    {
+        // The managed kernel pinned so that each core takes its own share of the work (another backend keeps the old split).
+        var previous = Environment.GetEnvironmentVariable("BACKPROP_GEMM");
+        Environment.SetEnvironmentVariable("BACKPROP_GEMM", "managed");
+        try
+        {
+            var rt = BackpropRuntime.Create(new RuntimeOptions());
+            var pad = k / 2;
+            var o = (size + 2 * pad - k) / stride + 1;
+            var cg = c / group;
+            var x = Tensor.Uniform(new Shape(n, c, size, size), _rng, dtype: DType.Float64);
+            var wt = Tensor.Uniform(new Shape(m, cg, k, k), _rng, dtype: DType.Float64);
+            var (scale, shift) = (Tensor.Uniform(new Shape(m), _rng, dtype: DType.Float64), Tensor.Uniform(new Shape(m), _rng, dtype: DType.Float64));
+            var r = Tensor.Uniform(new Shape(n, m, o, o), _rng, dtype: DType.Float64);
+            var attrs = OpAttributes.Of(("strides", new[] { stride, stride }), ("pads", new[] { pad, pad, pad, pad }), ("group", group), ("relu", 1L));
+            Tensor y;
+            using (rt.Activate())
+            using (GradMode.NoGrad())
+                y = rt.Invoke(Ops.BackpropDomain, "ConvAffine", residual ? [x, wt, scale, shift, r] : [x, wt, scale, shift], attrs)[0];
+            Assert.Equal(new Shape(n, m, o, o), y.Shape);
+            var (xv, wv, yv, rv) = (x.ToDoubleArray(), wt.ToDoubleArray(), y.ToDoubleArray(), r.ToDoubleArray());
+            var (a, b) = (scale.ToDoubleArray(), shift.ToDoubleArray());
+            for (var ni = 0; ni < n; ni++)
+            for (var mi = 0; mi < m; mi++)
+            for (var i = 0; i < o; i++)
+            for (var j = 0; j < o; j++)
+            {
+                var s = 0.0;
+                var grp = mi / (m / group);
+                for (var ci = 0; ci < cg; ci++)
+                for (var p = 0; p < k; p++)
+                for (var q = 0; q < k; q++)
+                {
+                    var (ih, iw) = (i * stride - pad + p, j * stride - pad + q);
+                    if (ih < 0 || ih >= size || iw < 0 || iw >= size) continue;
+                    s += xv[((ni * c + grp * cg + ci) * size + ih) * size + iw] * wv[((mi * cg + ci) * k + p) * k + q];
+                }
+                var at = ((ni * m + mi) * o + i) * o + j;
+                var expected = Math.Max(0, s * a[mi] + b[mi] + (residual ? rv[at] : 0));
+                TestEnv.Close(expected, yv[at], 1e-11, $"y[{ni},{mi},{i},{j}]");
+            }
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("BACKPROP_GEMM", previous);
+        }
     }
 }

@@ -14,6 +14,9 @@ internal static class ConvKernels
 {
     private const long ChunkElements = 1 << 20;
 
+    /// <summary>Multiply-adds from which a forward convolution gives each core its own share from start to finish.</summary>
+    private const long SplitWork = 1 << 18;
+
     private static int Chunk(ConvGeometry g) => (int)Math.Clamp(ChunkElements / Math.Max(1L, (long)g.P * Math.Max(g.Kc, g.Mg)), 1, g.N);
 
     /// <summary>
@@ -30,27 +33,28 @@ internal static class ConvKernels
             var (ax, ac, lx, lc) = ((IntPtr)px, (IntPtr)pc, x.Length, colT.Length);
             KernelThreads.ForRanges(rows, threads, (first, last) =>
             {
-                Im2ColRows(new ReadOnlySpan<T>((T*)ax, lx), g, n0, count, grp, new Span<T>((T*)ac, lc), first, last);
+                Im2ColRows(new ReadOnlySpan<T>((T*)ax, lx), g, n0, 0, count * g.OH, grp, new Span<T>((T*)ac, lc), first, last);
             });
         }
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void Im2ColRows<T>(ReadOnlySpan<T> x, ConvGeometry g, int n0, int count, int grp, Span<T> colT, int first, int last) where T : unmanaged, INumber<T>
+    private static void Im2ColRows<T>(ReadOnlySpan<T> x, ConvGeometry g, int n0, int u0, int u1, int grp, Span<T> colT, int first, int last) where T : unmanaged, INumber<T>
     {
-        var width = count * g.P;
+        // Columns are output rows u0 … u1−1 of the chunk (row u is output row u mod OH of sample n0 + u / OH), OW each.
+        var width = (u1 - u0) * g.OW;
         for (var r = first; r < last; r++)
         {
             var (c, i, j) = (r / (g.KH * g.KW), r / g.KW % g.KH, r % g.KW);
             var row = colT.Slice(r * width, width);
             var iw0 = j * g.DW - g.PW;
             var (lo, hi) = ValidColumns(g, iw0);
-            for (var n = 0; n < count; n++)
+            for (var n = u0 / g.OH; n * g.OH < u1; n++)
             {
                 var plane = x.Slice((((n0 + n) * g.C) + grp * g.Cg + c) * g.H * g.W, g.H * g.W);
-                for (var oh = 0; oh < g.OH; oh++)
+                for (var oh = Math.Max(u0 - n * g.OH, 0); oh < Math.Min(u1 - n * g.OH, g.OH); oh++)
                 {
-                    var dst = row.Slice(n * g.P + oh * g.OW, g.OW);
+                    var dst = row.Slice((n * g.OH + oh - u0) * g.OW, g.OW);
                     var ih = oh * g.SH - g.PH + i * g.DH;
                     if ((uint)ih >= (uint)g.H || lo >= hi) { dst.Clear(); continue; }
                     var src = plane.Slice(ih * g.W, g.W);
@@ -138,11 +142,32 @@ internal static class ConvKernels
             return;
         }
         var chunk = Chunk(g);
-        var colT = Scratch<T>.Get(0, g.Kc * chunk * g.P);
-        var ym = Scratch<T>.Get(1, g.Mg * chunk * g.P);
+        var parts = KernelThreads.Threads;
+        var dtype = DTypeExtensions.Of<T>();
         for (var n0 = 0; n0 < g.N; n0 += chunk)
         {
             var count = Math.Min(chunk, g.N - n0);
+            var units = count * g.OH;
+            // As in Winograd.Forward: each core builds its own patch columns and writes what it computed, by bands of output
+            // rows while the input outweighs the filters (each band reads all filters), else by output channels (each core
+            // then builds the whole, small, patch matrix itself and reads only its share of the filters).
+            var byBands = (long)count * g.C * g.H * g.W >= (long)g.M * g.Kc;
+            var share = ((g.M + parts - 1) / parts + MicroKernel.MR - 1) / MicroKernel.MR * MicroKernel.MR;
+            var split = byBands ? router.Select(kernels, false, false, g.Mg, Math.Max(1, units / parts) * g.OW, g.Kc, dtype)
+                : router.Select(kernels, false, false, share, count * g.P, g.Kc, dtype);
+            if (parts > 1 && split is PackedGemm && (long)g.M * g.Kc * count * g.P >= SplitWork
+                && (byBands ? units >= parts : g.Group == 1 && g.M > share))
+            {
+                var n = n0;
+                KernelThreads.ForEachThread(part =>
+                {
+                    if (byBands) Band<T>(split, g, x, w, y, epilogue, n, (int)((long)units * part / parts), (int)((long)units * (part + 1) / parts), 0, g.Mg);
+                    else Band<T>(split, g, x, w, y, epilogue, n, 0, units, Math.Min(g.M, part * share), Math.Min(g.M, (part + 1) * share));
+                });
+                continue;
+            }
+            var colT = Scratch<T>.Get(0, g.Kc * chunk * g.P);
+            var ym = Scratch<T>.Get(1, g.Mg * chunk * g.P);
             var width = count * g.P;
             var gemm = router.Select(kernels, false, false, g.Mg, width, g.Kc, DTypeExtensions.Of<T>());
             for (var grp = 0; grp < g.Group; grp++)
@@ -150,6 +175,38 @@ internal static class ConvKernels
                 Im2Col<T>(x.Span<T>(), g, n0, count, grp, colT);
                 Call(gemm, false, false, g.Mg, width, g.Kc, w.Span<T>().Slice(grp * g.Mg * g.Kc, g.Mg * g.Kc), g.Kc, colT, width, T.Zero, ym, width);
                 Planes<T>(y.Span<T>(), ym, g, n0, count, grp, toMatrix: false, epilogue);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Forward for output rows [u0, u1) of the chunk at sample n0 (row u is output row u mod OH of sample n0 + u / OH) and
+    /// channels [m0, m1) of each group, single-threaded: patch columns, product, planes.
+    /// </summary>
+    private static void Band<T>(IGemm gemm, ConvGeometry g, Tensor x, Tensor w, Tensor y, ConvEpilogue? epilogue, int n0, int u0, int u1, int m0, int m1)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (width, rows) = ((u1 - u0) * g.OW, m1 - m0);
+        if (rows <= 0) return;
+        var colT = Scratch<T>.Get(0, g.Kc * width);
+        var ym = Scratch<T>.Get(1, rows * width);
+        for (var grp = 0; grp < g.Group; grp++)
+        {
+            Im2ColRows<T>(x.Span<T>(), g, n0, u0, u1, grp, colT, 0, g.Kc);
+            Call(gemm, false, false, rows, width, g.Kc, w.Span<T>().Slice((grp * g.Mg + m0) * g.Kc, rows * g.Kc), g.Kc, colT, width, T.Zero, ym, width);
+            var dst = y.Span<T>();
+            for (var m = 0; m < rows; m++)
+            {
+                var k = grp * g.Mg + m0 + m;
+                for (var n = u0 / g.OH; n * g.OH < u1; n++)
+                {
+                    var (oh0, oh1) = (Math.Max(u0 - n * g.OH, 0), Math.Min(u1 - n * g.OH, g.OH));
+                    var offset = ((n0 + n) * g.M + k) * g.P + oh0 * g.OW;
+                    var planeRows = dst.Slice(offset, (oh1 - oh0) * g.OW);
+                    var cols = ym.AsSpan(m * width + (n * g.OH + oh0 - u0) * g.OW, planeRows.Length);
+                    if (epilogue is null) cols.CopyTo(planeRows);
+                    else epilogue.Apply<T>(cols, planeRows, k, offset);
+                }
             }
         }
     }

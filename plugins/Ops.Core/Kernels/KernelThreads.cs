@@ -17,12 +17,26 @@ internal static class KernelThreads
 
     private static Action<int>? s_body;
     private static int s_count;
+    private static bool s_pinned;
     private static int s_next;
     private static int s_pending;
     private static ExceptionDispatchInfo? s_error;
 
     /// <summary>Runs body(0 … count−1) on up to <paramref name="threads"/> threads, the caller included.</summary>
-    public static void For(int count, int threads, Action<int> body)
+    public static void For(int count, int threads, Action<int> body) => Run(count, threads, body, pinned: false);
+
+    /// <summary>
+    /// Runs body(0 … <see cref="Threads"/>−1) with a fixed assignment: the caller runs part 0 and worker w part w + 1, every
+    /// time. Kernels that split data the same way from one call to the next (bands of output rows) then find what they read
+    /// in the cache of the core that wrote it, instead of pulling it from the other core (slow when the host places the two
+    /// virtual CPUs far apart). Inline, in order, when nested or single-threaded.
+    /// </summary>
+    public static void ForEachThread(Action<int> body) => Run(Threads, Threads, body, pinned: true);
+
+    /// <summary>Threads a kernel may use: the processor count.</summary>
+    public static int Threads { get; } = Math.Max(1, Environment.ProcessorCount);
+
+    private static void Run(int count, int threads, Action<int> body, bool pinned)
     {
         if (count <= 0) return;
         if (count == 1 || threads <= 1 || t_inside)
@@ -34,13 +48,19 @@ internal static class KernelThreads
         {
             var workers = s_workers ??= Start(Environment.ProcessorCount - 1);
             var helpers = Math.Min(Math.Min(threads - 1, workers.Length), count - 1);
+            if (pinned && helpers < count - 1)
+            {
+                // Fewer workers than parts (cannot happen with count = Threads, kept for safety): fall back to sharing.
+                pinned = false;
+            }
             s_body = body;
             s_count = count;
+            s_pinned = pinned;
             s_next = 0;
             s_error = null;
             Volatile.Write(ref s_pending, helpers + 1);
             for (var w = 0; w < helpers; w++) workers[w].Signal();
-            Work();
+            Work(pinned ? 0 : -1);
             var spin = new SpinWait();
             while (Volatile.Read(ref s_pending) > 0) spin.SpinOnce(-1);
             s_body = null;
@@ -59,24 +79,20 @@ internal static class KernelThreads
         For(parts, threads, p => body((int)((long)count * p / parts), (int)((long)count * (p + 1) / parts)));
     }
 
-    private static void Work()
+    /// <summary>Runs part <paramref name="part"/> alone, or (part = −1) claims parts until none are left.</summary>
+    private static void Work(int part)
     {
         var body = s_body!;
         t_inside = true;
         try
         {
-            int i;
-            while ((i = Interlocked.Increment(ref s_next) - 1) < s_count)
+            if (part >= 0)
             {
-                try
-                {
-                    body(i);
-                }
-                catch (Exception e)
-                {
-                    Interlocked.CompareExchange(ref s_error, ExceptionDispatchInfo.Capture(e), null);
-                }
+                Invoke(body, part);
+                return;
             }
+            int i;
+            while ((i = Interlocked.Increment(ref s_next) - 1) < s_count) Invoke(body, i);
         }
         finally
         {
@@ -85,15 +101,29 @@ internal static class KernelThreads
         }
     }
 
+    private static void Invoke(Action<int> body, int i)
+    {
+        try
+        {
+            body(i);
+        }
+        catch (Exception e)
+        {
+            Interlocked.CompareExchange(ref s_error, ExceptionDispatchInfo.Capture(e), null);
+        }
+    }
+
     private static Worker[] Start(int n) => Enumerable.Range(0, Math.Max(0, n)).Select(i => new Worker(i)).ToArray();
 
     private sealed class Worker
     {
         private readonly SemaphoreSlim _sleep = new(0);
+        private readonly int _index;
         private int _signals;
 
         public Worker(int index)
         {
+            _index = index;
             new Thread(Loop) { IsBackground = true, Name = $"backprop-kernel-{index}" }.Start();
         }
 
@@ -111,7 +141,7 @@ internal static class KernelThreads
                 for (var s = 0; s < SpinIterations && Volatile.Read(ref _signals) == 0; s++) Thread.SpinWait(10);
                 _sleep.Wait();
                 Interlocked.Decrement(ref _signals);
-                Work();
+                Work(s_pinned ? _index + 1 : -1);
             }
         }
     }
