@@ -351,6 +351,7 @@ public class ForwardOracleTests
     [InlineData(2, 2, 2, 2, 0, 0, 1, 1, 8, 64)]
     [InlineData(3, 2, 1, 3, 1, 0, 2, 1, 9, 40)]
     [InlineData(1, 5, 1, 1, 0, 2, 1, 2, 1, 50)]
+    [InlineData(3, 3, 2, 2, 1, 1, 1, 1, 57, 64)] // enough work for one band of output rows per core
     public void Values_only_max_pool_matches_plain_loops(int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int h, int w)
     {
         // Without gradients the values-only kernel runs; NaNs must propagate and windows partly in the padding shrink.

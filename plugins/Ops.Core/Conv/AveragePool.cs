@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Backprop.Plugins.Core;
 
 /// <summary>
@@ -13,31 +15,35 @@ internal sealed class AveragePool : LinearOp, IOpSamples
         return ConvGeometry.Of("AveragePool", x, x.Dims[1], a.GetInts("kernel_shape"), a);
     }
 
-    /// <summary>Calls <paramref name="visit"/>(output index, input index, 1/count) for every window element.</summary>
-    internal static void Windows(ConvGeometry g, bool includePad, Action<int, int, double> visit)
+    /// <summary>Runs <paramref name="body"/>(plane, first output row, end row) over every plane, split across cores when there is enough work.</summary>
+    internal static void Outputs(ConvGeometry g, Action<int, int, int> body)
     {
-        var o = 0;
-        for (var nc = 0; nc < g.N * g.C; nc++)
-        for (var oh = 0; oh < g.OH; oh++)
-        for (var ow = 0; ow < g.OW; ow++, o++)
+        var planes = g.N * g.C;
+        var threads = (long)planes * g.P * g.KH * g.KW >= 1 << 15 ? Environment.ProcessorCount : 1;
+        KernelThreads.ForRanges(planes, threads, (first, last) =>
         {
-            var count = 0;
-            for (var pass = 0; pass < 2; pass++)
-            {
-                for (var i = 0; i < g.KH; i++)
-                {
-                    var ih = oh * g.SH - g.PH + i * g.DH;
-                    for (var j = 0; j < g.KW; j++)
-                    {
-                        var iw = ow * g.SW - g.PW + j * g.DW;
-                        var inside = (uint)ih < (uint)g.H && (uint)iw < (uint)g.W;
-                        var inPadding = ih >= -g.PH && ih < g.H + g.PHEnd && iw >= -g.PW && iw < g.W + g.PWEnd;
-                        if (pass == 0) { if (inside || (includePad && inPadding)) count++; }
-                        else if (inside) visit(o, (nc * g.H + ih) * g.W + iw, 1.0 / count);
-                    }
-                }
-            }
+            for (var plane = first; plane < last; plane++) body(plane, 0, g.OH);
+        });
+    }
+
+    /// <summary>
+    /// Taps of output (oh, ow) that count toward its mean: those inside the input, or inside input and pads with
+    /// count_include_pad.
+    /// </summary>
+    internal static int Count(ConvGeometry g, bool includePad, int oh, int ow)
+    {
+        var (rows, cols) = (0, 0);
+        for (var i = 0; i < g.KH; i++)
+        {
+            var ih = oh * g.SH - g.PH + i * g.DH;
+            if (includePad ? ih >= -g.PH && ih < g.H + g.PHEnd : (uint)ih < (uint)g.H) rows++;
         }
+        for (var j = 0; j < g.KW; j++)
+        {
+            var iw = ow * g.SW - g.PW + j * g.DW;
+            if (includePad ? iw >= -g.PW && iw < g.W + g.PWEnd : (uint)iw < (uint)g.W) cols++;
+        }
+        return rows * cols;
     }
 
     public override Tensor[] Forward(OpContext ctx, ReadOnlySpan<Tensor> inputs)
@@ -45,11 +51,38 @@ internal sealed class AveragePool : LinearOp, IOpSamples
         var x = inputs[0];
         if (!x.DType.IsFloatingPoint()) throw new DTypeException($"AveragePool takes float32 or float64, got {x.DType}.");
         var g = Geometry(ctx.Attributes, x.Shape);
-        var src = x.ToDoubleArray();
-        var y = new double[g.N * g.C * g.P];
-        Windows(g, ctx.Attributes.GetLong("count_include_pad", 0) != 0, (o, i, w) => y[o] += w * src[i]);
-        var shape = new Shape([g.N, g.C, .. (g.SpatialRank == 1 ? new[] { g.OW } : [g.OH, g.OW])]);
-        return [Tensor.FromDoubles(y, shape, x.DType)];
+        var y = Tensor.Empty(new Shape([g.N, g.C, .. (g.SpatialRank == 1 ? new[] { g.OW } : [g.OH, g.OW])]), x.DType);
+        var includePad = ctx.Attributes.GetLong("count_include_pad", 0) != 0;
+        if (x.DType == DType.Float32) Means<float>(x, y, g, includePad);
+        else Means<double>(x, y, g, includePad);
+        return [y];
+    }
+
+    private static void Means<T>(Tensor x, Tensor y, ConvGeometry g, bool includePad) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Outputs(g, (plane, y0, y1) =>
+        {
+            ReadOnlySpan<T> src = x.Span<T>().Slice(plane * g.H * g.W, g.H * g.W);
+            var dst = y.Span<T>().Slice(plane * g.P, g.P);
+            for (var oh = y0; oh < y1; oh++)
+            for (var ow = 0; ow < g.OW; ow++)
+            {
+                var sum = T.Zero;
+                for (var i = 0; i < g.KH; i++)
+                {
+                    var ih = oh * g.SH - g.PH + i * g.DH;
+                    if ((uint)ih >= (uint)g.H) continue;
+                    var row = src.Slice(ih * g.W, g.W);
+                    for (var j = 0; j < g.KW; j++)
+                    {
+                        var iw = ow * g.SW - g.PW + j * g.DW;
+                        if ((uint)iw < (uint)g.W) sum += row[iw];
+                    }
+                }
+                var count = Count(g, includePad, oh, ow);
+                dst[oh * g.OW + ow] = count == 0 ? T.Zero : sum / T.CreateTruncating(count);
+            }
+        });
     }
 
     public override Tensor?[] Vjp(OpContext ctx, ReadOnlySpan<Tensor?> g) =>
@@ -76,10 +109,39 @@ internal sealed class AveragePoolGrad : LinearOp
     {
         var shape = new Shape(ctx.Attributes.GetInts("input_shape"));
         var g = AveragePool.Geometry(ctx.Attributes, shape);
-        var gy = inputs[0].ToDoubleArray();
-        var dx = new double[shape.Size];
-        AveragePool.Windows(g, ctx.Attributes.GetLong("count_include_pad", 0) != 0, (o, i, w) => dx[i] += w * gy[o]);
-        return [Tensor.FromDoubles(dx, shape, inputs[0].DType)];
+        var gy = inputs[0];
+        if (!gy.DType.IsFloatingPoint()) throw new DTypeException($"AveragePoolGrad takes float32 or float64, got {gy.DType}.");
+        var dx = Tensor.Zeros(shape, gy.DType);
+        var includePad = ctx.Attributes.GetLong("count_include_pad", 0) != 0;
+        if (gy.DType == DType.Float32) Spread<float>(gy, dx, g, includePad);
+        else Spread<double>(gy, dx, g, includePad);
+        return [dx];
+    }
+
+    private static void Spread<T>(Tensor gy, Tensor dx, ConvGeometry g, bool includePad) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        AveragePool.Outputs(g, (plane, y0, y1) =>
+        {
+            ReadOnlySpan<T> src = gy.Span<T>().Slice(plane * g.P, g.P);
+            var dst = dx.Span<T>().Slice(plane * g.H * g.W, g.H * g.W);
+            for (var oh = y0; oh < y1; oh++)
+            for (var ow = 0; ow < g.OW; ow++)
+            {
+                var count = AveragePool.Count(g, includePad, oh, ow);
+                if (count == 0) continue;
+                var share = src[oh * g.OW + ow] / T.CreateTruncating(count);
+                for (var i = 0; i < g.KH; i++)
+                {
+                    var ih = oh * g.SH - g.PH + i * g.DH;
+                    if ((uint)ih >= (uint)g.H) continue;
+                    for (var j = 0; j < g.KW; j++)
+                    {
+                        var iw = ow * g.SW - g.PW + j * g.DW;
+                        if ((uint)iw < (uint)g.W) dst[ih * g.W + iw] += share;
+                    }
+                }
+            }
+        });
     }
 
     public override Tensor?[] Vjp(OpContext ctx, ReadOnlySpan<Tensor?> g) => [Ops.Call("AveragePool", ctx.Attributes, g[0]!)];

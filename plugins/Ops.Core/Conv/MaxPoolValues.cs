@@ -28,25 +28,31 @@ internal sealed class MaxPoolValues : CompositeOp, IFusedKernel, IOpSamples
     private static void Planes<T>(Tensor x, Tensor y, ConvGeometry g) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var planes = g.N * g.C;
-        var threads = (long)planes * g.OH * g.OW * g.KH * g.KW >= 1 << 15 ? Environment.ProcessorCount : 1;
-        KernelThreads.ForRanges(planes, threads, (first, last) =>
+        var large = (long)planes * g.OH * g.OW * g.KH * g.KW >= 1 << 15;
+        var parts = KernelThreads.Threads;
+        void Rows(int first, int last, int y0, int y1)
         {
             Span<T> column = g.W <= 2048 ? stackalloc T[g.W] : new T[g.W];
             Span<T> taps = g.OW <= 2048 ? stackalloc T[g.OW] : new T[g.OW];
             for (var plane = first; plane < last; plane++)
-                Plane(x.Span<T>().Slice(plane * g.H * g.W, g.H * g.W), y.Span<T>().Slice(plane * g.OH * g.OW, g.OH * g.OW), g, column, taps);
-        });
+                Plane(x.Span<T>().Slice(plane * g.H * g.W, g.H * g.W), y.Span<T>().Slice(plane * g.OH * g.OW, g.OH * g.OW), g, column, taps, y0, y1);
+        }
+        // Bands of output rows, one per core and the same every call, like the convolutions around it: each core reads the
+        // rows the convolution before wrote on that core and writes those the next one reads there.
+        if (large && g.OH >= parts) KernelThreads.ForEachThread(part => Rows(0, planes, g.OH * part / parts, g.OH * (part + 1) / parts));
+        else KernelThreads.ForRanges(planes, large ? Environment.ProcessorCount : 1, (first, last) => Rows(first, last, 0, g.OH));
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void Plane<T>(ReadOnlySpan<T> src, Span<T> dst, ConvGeometry g, Span<T> column, Span<T> taps) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Plane<T>(ReadOnlySpan<T> src, Span<T> dst, ConvGeometry g, Span<T> column, Span<T> taps, int y0, int y1)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         int h = g.H, w = g.W, ow = g.OW, kw = g.KW, sw = g.SW, pw = g.PW, dw = g.DW;
         // Output columns whose every tap lies inside the row: [inner0, inner1).
         var inner0 = Math.Min(ow, (pw + sw - 1) / sw);
         var reach = w - 1 - (kw - 1) * dw + pw;
         var inner1 = reach < 0 ? inner0 : Math.Max(inner0, Math.Min(ow, reach / sw + 1));
-        for (var y = 0; y < g.OH; y++)
+        for (var y = y0; y < y1; y++)
         {
             var out_ = dst.Slice(y * ow, ow);
             var top = y * g.SH - g.PH;
