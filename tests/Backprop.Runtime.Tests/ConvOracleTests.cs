@@ -218,4 +218,50 @@ public class ConvOracleTests
             Environment.SetEnvironmentVariable("BACKPROP_GEMM", previous);
         }
     }
+
+    [Theory]
+    [InlineData(3, 8, 16, 21, 3, 2, 1)]  // bands of output rows across samples, each core summing into its own copy of dW
+    [InlineData(2, 16, 16, 32, 3, 1, 2)] // grouped, bands
+    [InlineData(1, 64, 72, 8, 1, 1, 1)]  // filters outweigh the input: one shared patch matrix
+    public void Weight_gradient_split_between_cores_matches_plain_loops(int n, int c, int m, int size, int k, int stride, int group)
+    {
+        var previous = Environment.GetEnvironmentVariable("BACKPROP_GEMM");
+        Environment.SetEnvironmentVariable("BACKPROP_GEMM", "managed");
+        try
+        {
+            var rt = BackpropRuntime.Create(new RuntimeOptions());
+            var pad = k / 2;
+            var o = (size + 2 * pad - k) / stride + 1;
+            var cg = c / group;
+            var x = Tensor.Uniform(new Shape(n, c, size, size), _rng, dtype: DType.Float64);
+            var wt = Tensor.Uniform(new Shape(m, cg, k, k), _rng, dtype: DType.Float64);
+            var seed = Tensor.Uniform(new Shape(n, m, o, o), _rng, dtype: DType.Float64);
+            wt.RequiresGrad = true;
+            var attrs = OpAttributes.Of(("strides", new[] { stride, stride }), ("pads", new[] { pad, pad, pad, pad }), ("group", group));
+            using (rt.Activate())
+                Ops.ReduceSum(rt.Invoke("", "Conv", [x, wt], attrs)[0] * seed).Backward();
+            var (xv, sv, dw) = (x.ToDoubleArray(), seed.ToDoubleArray(), wt.Grad!.ToDoubleArray());
+            for (var mi = 0; mi < m; mi++)
+            for (var ci = 0; ci < cg; ci++)
+            for (var p = 0; p < k; p++)
+            for (var q = 0; q < k; q++)
+            {
+                var s = 0.0;
+                var grp = mi / (m / group);
+                for (var ni = 0; ni < n; ni++)
+                for (var i = 0; i < o; i++)
+                for (var j = 0; j < o; j++)
+                {
+                    var (ih, iw) = (i * stride - pad + p, j * stride - pad + q);
+                    if (ih < 0 || ih >= size || iw < 0 || iw >= size) continue;
+                    s += xv[((ni * c + grp * cg + ci) * size + ih) * size + iw] * sv[((ni * m + mi) * o + i) * o + j];
+                }
+                TestEnv.Close(s, dw[((mi * cg + ci) * k + p) * k + q], 1e-11, $"dW[{mi},{ci},{p},{q}]");
+            }
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("BACKPROP_GEMM", previous);
+        }
+    }
 }

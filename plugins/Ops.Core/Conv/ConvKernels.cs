@@ -239,19 +239,68 @@ internal static class ConvKernels
     public static void GradWeight<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor dy, Tensor dw) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var chunk = Chunk(g);
+        var parts = KernelThreads.Threads;
+        var dtype = DTypeExtensions.Of<T>();
+        // While the input outweighs the filters, each core takes its own bands of output rows as in the forward and sums
+        // their contributions into its own copy of dW (small in that case), added up at the end. Otherwise the patch
+        // matrix is shared: building it once per core cost more than the hand-offs it saves (measured on ResNet18's deep
+        // layers in training).
+        var units = chunk * g.OH;
+        var split = router.Select(kernels, false, true, g.Mg, g.Kc, Math.Max(1, units / parts) * g.OW, dtype);
+        if (parts > 1 && split is PackedGemm && (long)g.M * g.Kc * chunk * g.P >= SplitWork && units >= parts
+            && (long)chunk * g.C * g.H * g.W >= (long)g.M * g.Kc)
+        {
+            var partials = new T[parts][];
+            KernelThreads.ForEachThread(part =>
+            {
+                Array.Clear(partials[part] = Scratch<T>.Get(2, g.M * g.Kc), 0, g.M * g.Kc);
+                for (var n0 = 0; n0 < g.N; n0 += chunk)
+                {
+                    var rows = Math.Min(chunk, g.N - n0) * g.OH;
+                    var (u0, u1) = ((int)((long)rows * part / parts), (int)((long)rows * (part + 1) / parts));
+                    if (u0 < u1) WeightBand<T>(split, g, x, dy, partials[part], n0, u0, u1);
+                }
+            });
+            var total = dw.Span<T>();
+            foreach (var partial in partials) TensorPrimitives.Add(total, partial.AsSpan(0, total.Length), total);
+            return;
+        }
         var colT = Scratch<T>.Get(0, g.Kc * chunk * g.P);
         var dm = Scratch<T>.Get(1, g.Mg * chunk * g.P);
         for (var n0 = 0; n0 < g.N; n0 += chunk)
         {
             var count = Math.Min(chunk, g.N - n0);
             var width = count * g.P;
-            var gemm = router.Select(kernels, false, true, g.Mg, g.Kc, width, DTypeExtensions.Of<T>());
+            var gemm = router.Select(kernels, false, true, g.Mg, g.Kc, width, dtype);
             for (var grp = 0; grp < g.Group; grp++)
             {
                 Im2Col<T>(x.Span<T>(), g, n0, count, grp, colT);
                 Planes<T>(dy.Span<T>(), dm, g, n0, count, grp, toMatrix: true);
                 Call(gemm, false, true, g.Mg, g.Kc, width, dm, width, colT, width, T.One, dw.Span<T>().Slice(grp * g.Mg * g.Kc, g.Mg * g.Kc), g.Kc);
             }
+        }
+    }
+
+    /// <summary>Adds the contribution of output rows [u0, u1) of the chunk at sample n0 to <paramref name="partial"/> (laid out like dW); single-threaded.</summary>
+    private static void WeightBand<T>(IGemm gemm, ConvGeometry g, Tensor x, Tensor dy, T[] partial, int n0, int u0, int u1)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (width, rows) = ((u1 - u0) * g.OW, g.Mg);
+        var colT = Scratch<T>.Get(0, g.Kc * width);
+        var dm = Scratch<T>.Get(1, rows * width);
+        var target = partial.AsSpan(0, g.M * g.Kc);
+        for (var grp = 0; grp < g.Group; grp++)
+        {
+            Im2ColRows<T>(x.Span<T>(), g, n0, u0, u1, grp, colT, 0, g.Kc);
+            ReadOnlySpan<T> src = dy.Span<T>();
+            for (var m = 0; m < rows; m++)
+            for (var n = u0 / g.OH; n * g.OH < u1; n++)
+            {
+                var (oh0, oh1) = (Math.Max(u0 - n * g.OH, 0), Math.Min(u1 - n * g.OH, g.OH));
+                src.Slice(((n0 + n) * g.M + grp * g.Mg + m) * g.P + oh0 * g.OW, (oh1 - oh0) * g.OW)
+                    .CopyTo(dm.AsSpan(m * width + (n * g.OH + oh0 - u0) * g.OW));
+            }
+            Call(gemm, false, true, rows, g.Kc, width, dm, width, colT, width, T.One, target.Slice(grp * g.Mg * g.Kc, rows * g.Kc), g.Kc);
         }
     }
 
