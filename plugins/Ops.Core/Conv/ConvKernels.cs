@@ -14,7 +14,7 @@ internal static class ConvKernels
 {
     private const long ChunkElements = 1 << 20;
 
-    /// <summary>Multiply-adds from which a forward convolution gives each core its own share from start to finish.</summary>
+    /// <summary>Multiply-adds from which a convolution (forward, weight gradient) gives each core its own share from start to finish.</summary>
     private const long SplitWork = 1 << 18;
 
     private static int Chunk(ConvGeometry g) => (int)Math.Clamp(ChunkElements / Math.Max(1L, (long)g.P * Math.Max(g.Kc, g.Mg)), 1, g.N);
