@@ -173,11 +173,8 @@ public class ConvOracleTests
     public void Convolution_split_between_cores_with_its_epilogue_matches_plain_loops(int n, int c, int m, int size, int k, int stride, int group, bool residual)
     {
         // The managed kernel pinned so that each core takes its own share of the work (another backend keeps the old split).
-        var previous = Environment.GetEnvironmentVariable("BACKPROP_GEMM");
-        Environment.SetEnvironmentVariable("BACKPROP_GEMM", "managed");
-        try
+        WithManagedGemm(rt =>
         {
-            var rt = BackpropRuntime.Create(new RuntimeOptions());
             var pad = k / 2;
             var o = (size + 2 * pad - k) / stride + 1;
             var cg = c / group;
@@ -203,20 +200,12 @@ public class ConvOracleTests
                 for (var ci = 0; ci < cg; ci++)
                 for (var p = 0; p < k; p++)
                 for (var q = 0; q < k; q++)
-                {
-                    var (ih, iw) = (i * stride - pad + p, j * stride - pad + q);
-                    if (ih < 0 || ih >= size || iw < 0 || iw >= size) continue;
-                    s += xv[((ni * c + grp * cg + ci) * size + ih) * size + iw] * wv[((mi * cg + ci) * k + p) * k + q];
-                }
+                    s += Tap(xv, c, size, ni, grp * cg + ci, i * stride - pad + p, j * stride - pad + q) * wv[((mi * cg + ci) * k + p) * k + q];
                 var at = ((ni * m + mi) * o + i) * o + j;
                 var expected = Math.Max(0, s * a[mi] + b[mi] + (residual ? rv[at] : 0));
                 TestEnv.Close(expected, yv[at], 1e-11, $"y[{ni},{mi},{i},{j}]");
             }
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("BACKPROP_GEMM", previous);
-        }
+        });
     }
 
     [Theory]
@@ -225,11 +214,8 @@ public class ConvOracleTests
     [InlineData(1, 64, 72, 8, 1, 1, 1)]  // filters outweigh the input: one shared patch matrix
     public void Weight_gradient_split_between_cores_matches_plain_loops(int n, int c, int m, int size, int k, int stride, int group)
     {
-        var previous = Environment.GetEnvironmentVariable("BACKPROP_GEMM");
-        Environment.SetEnvironmentVariable("BACKPROP_GEMM", "managed");
-        try
+        WithManagedGemm(rt =>
         {
-            var rt = BackpropRuntime.Create(new RuntimeOptions());
             var pad = k / 2;
             var o = (size + 2 * pad - k) / stride + 1;
             var cg = c / group;
@@ -251,13 +237,24 @@ public class ConvOracleTests
                 for (var ni = 0; ni < n; ni++)
                 for (var i = 0; i < o; i++)
                 for (var j = 0; j < o; j++)
-                {
-                    var (ih, iw) = (i * stride - pad + p, j * stride - pad + q);
-                    if (ih < 0 || ih >= size || iw < 0 || iw >= size) continue;
-                    s += xv[((ni * c + grp * cg + ci) * size + ih) * size + iw] * sv[((ni * m + mi) * o + i) * o + j];
-                }
+                    s += Tap(xv, c, size, ni, grp * cg + ci, i * stride - pad + p, j * stride - pad + q) * sv[((ni * m + mi) * o + i) * o + j];
                 TestEnv.Close(s, dw[((mi * cg + ci) * k + p) * k + q], 1e-11, $"dW[{mi},{ci},{p},{q}]");
             }
+        });
+    }
+
+    /// <summary>x[n, channel, ih, iw] of a square [·, c, size, size] input, 0 in the padding.</summary>
+    private static double Tap(double[] x, int c, int size, int n, int channel, int ih, int iw) =>
+        ih < 0 || ih >= size || iw < 0 || iw >= size ? 0 : x[((n * c + channel) * size + ih) * size + iw];
+
+    /// <summary>Runs <paramref name="test"/> on a runtime whose GEMM router is pinned to the managed kernel.</summary>
+    private static void WithManagedGemm(Action<BackpropRuntime> test)
+    {
+        var previous = Environment.GetEnvironmentVariable("BACKPROP_GEMM");
+        Environment.SetEnvironmentVariable("BACKPROP_GEMM", "managed");
+        try
+        {
+            test(BackpropRuntime.Create(new RuntimeOptions()));
         }
         finally
         {
