@@ -49,12 +49,12 @@ internal static class ConvKernels
             var row = colT.Slice(r * width, width);
             var iw0 = j * g.DW - g.PW;
             var (lo, hi) = ValidColumns(g, iw0);
-            for (var n = u0 / g.OH; n * g.OH < u1; n++)
+            foreach (var (n, oh0, oh1, before) in new RowSpans(u0, u1, g.OH))
             {
                 var plane = x.Slice((((n0 + n) * g.C) + grp * g.Cg + c) * g.H * g.W, g.H * g.W);
-                for (var oh = Math.Max(u0 - n * g.OH, 0); oh < Math.Min(u1 - n * g.OH, g.OH); oh++)
+                for (var oh = oh0; oh < oh1; oh++)
                 {
-                    var dst = row.Slice((n * g.OH + oh - u0) * g.OW, g.OW);
+                    var dst = row.Slice((before + oh - oh0) * g.OW, g.OW);
                     var ih = oh * g.SH - g.PH + i * g.DH;
                     if ((uint)ih >= (uint)g.H || lo >= hi) { dst.Clear(); continue; }
                     var src = plane.Slice(ih * g.W, g.W);
@@ -198,12 +198,11 @@ internal static class ConvKernels
             for (var m = 0; m < rows; m++)
             {
                 var k = grp * g.Mg + m0 + m;
-                for (var n = u0 / g.OH; n * g.OH < u1; n++)
+                foreach (var (n, oh0, oh1, before) in new RowSpans(u0, u1, g.OH))
                 {
-                    var (oh0, oh1) = (Math.Max(u0 - n * g.OH, 0), Math.Min(u1 - n * g.OH, g.OH));
                     var offset = ((n0 + n) * g.M + k) * g.P + oh0 * g.OW;
                     var planeRows = dst.Slice(offset, (oh1 - oh0) * g.OW);
-                    var cols = ym.AsSpan(m * width + (n * g.OH + oh0 - u0) * g.OW, planeRows.Length);
+                    var cols = ym.AsSpan(m * width + before * g.OW, planeRows.Length);
                     if (epilogue is null) cols.CopyTo(planeRows);
                     else epilogue.Apply<T>(cols, planeRows, k, offset);
                 }
@@ -294,12 +293,8 @@ internal static class ConvKernels
             Im2ColRows<T>(x.Span<T>(), g, n0, u0, u1, grp, colT, 0, g.Kc);
             ReadOnlySpan<T> src = dy.Span<T>();
             for (var m = 0; m < rows; m++)
-            for (var n = u0 / g.OH; n * g.OH < u1; n++)
-            {
-                var (oh0, oh1) = (Math.Max(u0 - n * g.OH, 0), Math.Min(u1 - n * g.OH, g.OH));
-                src.Slice(((n0 + n) * g.M + grp * g.Mg + m) * g.P + oh0 * g.OW, (oh1 - oh0) * g.OW)
-                    .CopyTo(dm.AsSpan(m * width + (n * g.OH + oh0 - u0) * g.OW));
-            }
+            foreach (var (n, oh0, oh1, before) in new RowSpans(u0, u1, g.OH))
+                src.Slice(((n0 + n) * g.M + grp * g.Mg + m) * g.P + oh0 * g.OW, (oh1 - oh0) * g.OW).CopyTo(dm.AsSpan(m * width + before * g.OW));
             Call(gemm, false, true, rows, g.Kc, width, dm, width, colT, width, T.One, target.Slice(grp * g.Mg * g.Kc, rows * g.Kc), g.Kc);
         }
     }
