@@ -17,6 +17,7 @@ public class FineTuneBenchmarks
 {
     private TrainableModel _model = null!;
     private Sgd _sgd = null!;
+    private readonly BufferPool _pool = new(); // each step in a TensorScope, as FineTuner runs it
     private Tensor _x = null!, _y = null!;
 
     [GlobalSetup]
@@ -35,6 +36,7 @@ public class FineTuneBenchmarks
     [Benchmark]
     public double ResNet18FineTuneStep()
     {
+        using var scope = _pool.Scope();
         _sgd.ZeroGrad();
         var loss = Losses.CrossEntropy(_model.Forward(_x), _y);
         loss.Backward();

@@ -16,6 +16,7 @@ public class MiniLmFineTuneBenchmarks
 {
     private TrainableModel _model = null!;
     private Sgd _sgd = null!;
+    private readonly BufferPool _pool = new(); // each step in a TensorScope, as FineTuner runs it
     private Dictionary<string, Tensor> _inputs = null!;
     private Tensor _y = null!;
 
@@ -38,6 +39,7 @@ public class MiniLmFineTuneBenchmarks
     [Benchmark]
     public double MiniLmFineTuneStep()
     {
+        using var scope = _pool.Scope();
         _sgd.ZeroGrad();
         var loss = Losses.CrossEntropy(_model.Forward(_inputs), _y);
         loss.Backward();

@@ -18,3 +18,6 @@ public sealed class OpNotFoundException(string message) : BackpropException(mess
 
 /// <summary>An invalid or missing op attribute.</summary>
 public sealed class AttributeException(string message) : BackpropException(message);
+
+/// <summary>A tensor read after its pooled buffer went back (its <see cref="TensorScope"/> ended or its lease released it).</summary>
+public sealed class ReleasedTensorException(string message) : BackpropException(message);

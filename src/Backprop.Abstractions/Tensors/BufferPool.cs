@@ -3,10 +3,11 @@ namespace Backprop;
 /// <summary>
 /// Recycles large tensor buffers across runs whose lifetimes the caller knows, so a repeated forward pass reuses warm
 /// memory instead of asking the GC (and the OS) for fresh pages every time. Buffers are lent only through a
-/// <see cref="BufferLease"/>: while a lease is active on a thread, <see cref="Tensor.Empty"/> and <see cref="Tensor.Zeros"/>
-/// on that thread take arrays of the exact length from the pool (small ones, under <see cref="MinElements"/>, come from the
-/// GC as usual). A buffer goes back only when the lease's holder says nothing references it any more — the pool never
-/// guesses from reachability, because a span can outlive every reference to its tensor. Thread-safe.
+/// <see cref="BufferLease"/> (the caller releases tensors one by one) or a <see cref="TensorScope"/> (everything goes back when
+/// the scope ends, except tensors it was told to keep): while one is active on a thread, <see cref="Tensor.Empty"/> and
+/// <see cref="Tensor.Zeros"/> on that thread take arrays of the exact length from the pool (small ones, under
+/// <see cref="MinElements"/>, come from the GC as usual). The pool never guesses from reachability, because a span can
+/// outlive every reference to its tensor; a tensor whose buffer went back refuses to be read. Thread-safe.
 /// </summary>
 public sealed class BufferPool
 {
@@ -29,8 +30,14 @@ public sealed class BufferPool
         }
     }
 
-    /// <summary>Starts lending on the calling thread until the lease is disposed (leases nest; the innermost lends).</summary>
+    /// <summary>Starts lending on the calling thread until the lease is disposed (leases and scopes nest; the innermost lends).</summary>
     public BufferLease Lease() => new(this);
+
+    /// <summary>
+    /// Opens a <see cref="TensorScope"/> on the calling thread: every large buffer created inside it comes from this pool and
+    /// goes back when the scope ends (typically one training step: forward, loss, backward, update).
+    /// </summary>
+    public TensorScope Scope() => new(this);
 
     internal T[]? Take<T>(int length)
     {
@@ -58,17 +65,16 @@ public sealed class BufferPool
 
 /// <summary>
 /// One run's borrowing from a <see cref="BufferPool"/>: remembers which buffers it lent, counts holders of each
-/// (<see cref="Hold"/>, <see cref="Release"/>) and returns a lent buffer to the pool when its last holder lets go.
-/// Tensors that share a buffer (views) count separately, so a buffer returns only when all of them are released.
-/// Buffers still held when the lease ends simply stay with their tensors.
+/// (<see cref="Hold"/>, <see cref="Release"/>) and returns a lent buffer to the pool when its last holder lets go; every
+/// tensor over a returned buffer then refuses to be read (<see cref="ReleasedTensorException"/>). Tensors that share a buffer
+/// (views) count separately, so a buffer returns only when all of them are released. Buffers still held when the lease
+/// ends simply stay with their tensors.
 /// </summary>
-public sealed class BufferLease : IDisposable
+public sealed class BufferLease : IDisposable, IBufferLender
 {
-    [ThreadStatic] private static BufferLease? t_current;
-
     private readonly BufferPool _pool;
-    private readonly BufferLease? _outer;
-    private readonly HashSet<Array> _lent = new(ReferenceEqualityComparer.Instance);
+    private readonly IBufferLender? _outer;
+    private readonly Dictionary<Array, BufferLoan> _lent = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<Array, int> _holders = new(ReferenceEqualityComparer.Instance);
     private readonly int _thread = Environment.CurrentManagedThreadId;
     private bool _disposed;
@@ -76,21 +82,15 @@ public sealed class BufferLease : IDisposable
     internal BufferLease(BufferPool pool)
     {
         _pool = pool;
-        _outer = t_current;
-        t_current = this;
+        _outer = Lending.Push(this);
     }
 
-    /// <summary>The lease lending on this thread, if any.</summary>
-    internal static BufferLease? Current => t_current;
-
-    internal T[] Rent<T>(int length, bool clear)
+    Tensor IBufferLender.Create(Shape shape, DType dtype, bool clear)
     {
-        if (length < BufferPool.MinElements) return clear ? new T[length] : GC.AllocateUninitializedArray<T>(length);
-        var array = _pool.Take<T>(length);
-        if (array is null) array = clear ? new T[length] : GC.AllocateUninitializedArray<T>(length);
-        else if (clear) Array.Clear(array);
-        _lent.Add(array);
-        return array;
+        if (shape.Size < BufferPool.MinElements) return Tensor.Unpooled(shape, dtype, clear);
+        var loan = new BufferLoan(Lending.Rent(_pool, dtype, shape.Size, clear), _pool);
+        _lent[loan.Array] = loan;
+        return new Tensor(loan, shape);
     }
 
     /// <summary>Counts <paramref name="tensor"/> as one more holder of its buffer.</summary>
@@ -102,7 +102,8 @@ public sealed class BufferLease : IDisposable
 
     /// <summary>
     /// One holder of <paramref name="tensor"/>'s buffer fewer; when none is left and this lease lent the buffer, it goes back
-    /// to the pool. The caller promises nothing reads or writes the tensor (or a span of it) afterwards.
+    /// to the pool (unless a tensor over it was <see cref="Tensor.Keep">kept</see>). The caller promises nothing reads or
+    /// writes a span of the tensor afterwards; reading the tensor itself raises <see cref="ReleasedTensorException"/>.
     /// </summary>
     public void Release(Tensor tensor)
     {
@@ -115,15 +116,17 @@ public sealed class BufferLease : IDisposable
             return;
         }
         _holders.Remove(buffer);
-        if (_lent.Remove(buffer)) _pool.Put(buffer);
+        if (!_lent.Remove(buffer, out var loan) || loan.Kept) return;
+        loan.Returned = true;
+        _pool.Put(buffer);
     }
 
-    /// <summary>Stops lending on this thread (the enclosing lease, if any, lends again).</summary>
+    /// <summary>Stops lending on this thread (the enclosing lease or scope, if any, lends again).</summary>
     public void Dispose()
     {
         if (_disposed) return;
         if (Environment.CurrentManagedThreadId != _thread) throw new InvalidOperationException("A buffer lease must be disposed on the thread that took it.");
+        Lending.Pop(this, _outer, "buffer lease");
         _disposed = true;
-        t_current = _outer;
     }
 }

@@ -23,8 +23,32 @@ public sealed partial class Tensor
         }
     }
 
-    /// <summary>The accumulated gradient of a leaf (or of a non-leaf after <see cref="RetainGrad"/>).</summary>
-    public Tensor? Grad { get; set; }
+    /// <summary>
+    /// The accumulated gradient of a leaf (or of a non-leaf after <see cref="RetainGrad"/>). A tensor stored here outlives the
+    /// <see cref="TensorScope"/> it was made in, until <see cref="ReleaseGrad"/> (which optimizers' ZeroGrad calls).
+    /// </summary>
+    public Tensor? Grad
+    {
+        get => _grad;
+        set => _grad = value?.HoldAsGrad();
+    }
+
+    private Tensor? _grad;
+
+    /// <summary>
+    /// Sets <see cref="Grad"/> to null and, when its buffer was lent by a <see cref="TensorScope"/> and is held only because
+    /// it was stored as a gradient, gives the buffer back to its pool: the tensor read from <see cref="Grad"/> (and its views)
+    /// are then released. Call <see cref="Keep"/> on a gradient that must outlive this.
+    /// </summary>
+    public void ReleaseGrad()
+    {
+        if (_grad?._loan is { HeldByGrad: true, Returned: false } loan)
+        {
+            loan.Returned = true;
+            loan.Pool.Put(loan.Array);
+        }
+        _grad = null;
+    }
 
     /// <summary>The graph node that produced this tensor, or null for a leaf.</summary>
     public IGradNode? GradFn { get; internal set; }
@@ -62,7 +86,7 @@ public sealed partial class Tensor
     internal IReadOnlyList<Func<Tensor, Tensor?>> Hooks => (IReadOnlyList<Func<Tensor, Tensor?>>?)_hooks ?? [];
 
     /// <summary>A tensor sharing this one's values with no graph history and no tangents.</summary>
-    public Tensor Detach() => new(_data, Shape);
+    public Tensor Detach() => Alias(Shape);
 
     /// <summary>Computes gradients of this tensor with respect to every leaf that requires grad (see the runtime's Autograd for options).</summary>
     public void Backward(Tensor? seed = null, bool retainGraph = false, bool createGraph = false) =>

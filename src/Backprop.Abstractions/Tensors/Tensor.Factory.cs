@@ -17,16 +17,9 @@ public sealed partial class Tensor
     /// <summary>A 0-d tensor holding <paramref name="value"/> converted to <paramref name="dtype"/>.</summary>
     public static Tensor Scalar(double value, DType dtype = DType.Float32) => Full(Shape.Scalar, value, dtype);
 
-    /// <summary>A zero-filled tensor.</summary>
-    public static Tensor Zeros(Shape shape, DType dtype = DType.Float32) => BufferLease.Current is { } lease
-        ? dtype switch
-        {
-            DType.Float32 => new Tensor(lease.Rent<float>(shape.Size, clear: true), shape),
-            DType.Float64 => new Tensor(lease.Rent<double>(shape.Size, clear: true), shape),
-            DType.Int64 => new Tensor(lease.Rent<long>(shape.Size, clear: true), shape),
-            _ => new Tensor(lease.Rent<bool>(shape.Size, clear: true), shape),
-        }
-        : new(Array.CreateInstance(dtype.ClrType(), shape.Size), shape);
+    /// <summary>A zero-filled tensor (from the active <see cref="TensorScope"/> or <see cref="BufferLease"/>, if any).</summary>
+    public static Tensor Zeros(Shape shape, DType dtype = DType.Float32) =>
+        Lending.Current is { } lender ? lender.Create(shape, dtype, clear: true) : Unpooled(shape, dtype, clear: true);
 
     /// <summary>A tensor filled with ones.</summary>
     public static Tensor Ones(Shape shape, DType dtype = DType.Float32) => Full(shape, 1, dtype);
@@ -45,17 +38,9 @@ public sealed partial class Tensor
         return t;
     }
 
-    /// <summary>An uninitialised tensor for kernels to fill.</summary>
-    public static Tensor Empty(Shape shape, DType dtype) => (dtype, BufferLease.Current) switch
-    {
-        (DType.Float32, { } lease) => new Tensor(lease.Rent<float>(shape.Size, clear: false), shape),
-        (DType.Float64, { } lease) => new Tensor(lease.Rent<double>(shape.Size, clear: false), shape),
-        (DType.Int64, { } lease) => new Tensor(lease.Rent<long>(shape.Size, clear: false), shape),
-        (DType.Float32, null) => new Tensor(GC.AllocateUninitializedArray<float>(shape.Size), shape),
-        (DType.Float64, null) => new Tensor(GC.AllocateUninitializedArray<double>(shape.Size), shape),
-        (DType.Int64, null) => new Tensor(GC.AllocateUninitializedArray<long>(shape.Size), shape),
-        _ => Zeros(shape, dtype),
-    };
+    /// <summary>An uninitialised tensor for kernels to fill (bool tensors start false).</summary>
+    public static Tensor Empty(Shape shape, DType dtype) =>
+        Lending.Current is { } lender ? lender.Create(shape, dtype, clear: dtype == DType.Bool) : Unpooled(shape, dtype, clear: dtype == DType.Bool);
 
     /// <summary>Zeros with the shape and dtype of <paramref name="like"/>.</summary>
     public static Tensor ZerosLike(Tensor like) => Zeros(like.Shape, like.DType);

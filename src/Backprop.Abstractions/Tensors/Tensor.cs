@@ -11,6 +11,7 @@ namespace Backprop;
 public sealed partial class Tensor
 {
     private readonly Array _data;
+    private readonly BufferLoan? _loan;
 
     /// <summary>Wraps <paramref name="data"/> (not copied) as a tensor of <paramref name="shape"/>.</summary>
     public Tensor(Array data, Shape shape)
@@ -30,6 +31,60 @@ public sealed partial class Tensor
         Shape = shape;
     }
 
+    /// <summary>A tensor over a lent buffer (or a view of one): it shares <paramref name="loan"/> with every other view.</summary>
+    internal Tensor(BufferLoan loan, Shape shape) : this(loan.Array, shape) => _loan = loan;
+
+    /// <summary>A tensor over the same buffer and loan as this one.</summary>
+    private Tensor Alias(Shape shape)
+    {
+        var data = Data;
+        return _loan is null ? new Tensor(data, shape) : new Tensor(_loan, shape);
+    }
+
+    /// <summary>The buffer, after checking it was not given back to its pool.</summary>
+    private Array Data => _loan is { Returned: true } ? throw Released() : _data;
+
+    private ReleasedTensorException Released() => new(
+        $"This {DType} tensor of shape {Shape} was released: its buffer went back to the pool when its TensorScope ended (or its " +
+        "lease released it). Read what you need inside the scope, or call Keep() on tensors that must outlive it.");
+
+    /// <summary>
+    /// Exempts this tensor's buffer (and so every view of it) from the <see cref="TensorScope"/> or lease that lent it: it
+    /// stays with its tensors and is never reused. No effect on tensors that were not lent. Returns this tensor.
+    /// </summary>
+    public Tensor Keep()
+    {
+        if (_loan is { } loan)
+        {
+            if (loan.Returned) throw Released();
+            (loan.Kept, loan.HeldByGrad) = (true, false);
+        }
+        return this;
+    }
+
+    /// <summary>Keeps a lent buffer past its scope because this tensor is being stored as a gradient.</summary>
+    private Tensor HoldAsGrad()
+    {
+        if (_loan is { Kept: false } loan)
+        {
+            if (loan.Returned) throw Released();
+            (loan.Kept, loan.HeldByGrad) = (true, true);
+        }
+        return this;
+    }
+
+    /// <summary>True when this tensor's buffer went back to its pool; such a tensor cannot be read.</summary>
+    public bool IsReleased => _loan is { Returned: true };
+
+    /// <summary>A tensor over a fresh GC array (zeroed when <paramref name="clear"/>).</summary>
+    internal static Tensor Unpooled(Shape shape, DType dtype, bool clear) => (dtype, clear) switch
+    {
+        (DType.Float32, false) => new Tensor(GC.AllocateUninitializedArray<float>(shape.Size), shape),
+        (DType.Float64, false) => new Tensor(GC.AllocateUninitializedArray<double>(shape.Size), shape),
+        (DType.Int64, false) => new Tensor(GC.AllocateUninitializedArray<long>(shape.Size), shape),
+        _ => new Tensor(Array.CreateInstance(dtype.ClrType(), shape.Size), shape),
+    };
+
     /// <summary>The dimensions.</summary>
     public Shape Shape { get; }
 
@@ -43,12 +98,12 @@ public sealed partial class Tensor
     public int Size => Shape.Size;
 
     /// <summary>The underlying buffer (may be longer than <see cref="Size"/>).</summary>
-    internal Array Buffer => _data;
+    internal Array Buffer => Data;
 
     /// <summary>The elements as a span of <typeparamref name="T"/>, which must match <see cref="DType"/>.</summary>
     public Span<T> Span<T>() where T : unmanaged
     {
-        if (_data is not T[] typed)
+        if (Data is not T[] typed)
             throw new DTypeException($"Tensor of dtype {DType} read as {typeof(T).Name}.");
         return typed.AsSpan(0, Size);
     }
@@ -60,7 +115,7 @@ public sealed partial class Tensor
     public Tensor ViewAs(Shape shape)
     {
         if (shape.Size != Size) throw new ShapeException($"Cannot view {Shape} ({Size} elements) as {shape} ({shape.Size} elements).");
-        return new Tensor(_data, shape);
+        return Alias(shape);
     }
 
     /// <summary>The single value of a one-element tensor, as double.</summary>
@@ -71,7 +126,7 @@ public sealed partial class Tensor
     }
 
     /// <summary>Element <paramref name="flatIndex"/> converted to double.</summary>
-    public double GetAsDouble(int flatIndex) => _data switch
+    public double GetAsDouble(int flatIndex) => Data switch
     {
         float[] f => f[flatIndex],
         double[] d => d[flatIndex],
@@ -108,7 +163,7 @@ public sealed partial class Tensor
     public Tensor Clone()
     {
         var copy = Array.CreateInstance(DType.ClrType(), Size);
-        Array.Copy(_data, copy, Size);
+        Array.Copy(Data, copy, Size);
         return new Tensor(copy, Shape);
     }
 
@@ -117,11 +172,11 @@ public sealed partial class Tensor
     {
         if (source.Shape != Shape || source.DType != DType)
             throw new ShapeException($"CopyFrom needs the same shape and dtype: {Shape} {DType} vs {source.Shape} {source.DType}.");
-        Array.Copy(source._data, _data, Size);
+        Array.Copy(source.Data, Data, Size);
     }
 
     /// <summary>Reinterprets the raw bytes of the elements (for serialisation).</summary>
-    public ReadOnlySpan<byte> AsBytes() => _data switch
+    public ReadOnlySpan<byte> AsBytes() => Data switch
     {
         float[] f => MemoryMarshal.AsBytes(f.AsSpan(0, Size)),
         double[] d => MemoryMarshal.AsBytes(d.AsSpan(0, Size)),

@@ -94,10 +94,13 @@ public abstract class Optimizer
         return true;
     }
 
-    /// <summary>Clears every parameter's gradient.</summary>
+    /// <summary>
+    /// Clears every parameter's gradient. Gradients computed inside a <see cref="TensorScope"/> go back to its pool (read them
+    /// before, or <see cref="Tensor.Keep"/> them; see <see cref="Tensor.ReleaseGrad"/>).
+    /// </summary>
     public void ZeroGrad()
     {
-        foreach (var (_, p) in Parameters) p.Grad = null;
+        foreach (var (_, p) in Parameters) p.ReleaseGrad();
     }
 
     /// <summary>Applies one update to <paramref name="parameter"/> in place; <paramref name="step"/> counts this parameter's updates from 1.</summary>
@@ -107,7 +110,7 @@ public abstract class Optimizer
     protected Tensor State(string name, string slot, Tensor like)
     {
         var key = name + "/" + slot;
-        if (!_state.TryGetValue(key, out var t)) _state[key] = t = Tensor.ZerosLike(like);
+        if (!_state.TryGetValue(key, out var t)) _state[key] = t = Tensor.ZerosLike(like).Keep();
         return t;
     }
 

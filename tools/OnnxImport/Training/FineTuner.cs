@@ -21,6 +21,9 @@ public sealed class FineTuner
     private readonly List<EpochReport> _history = [];
     private readonly List<double> _stepLosses = [];
 
+    // Each batch runs in a TensorScope over this pool: the step's activations and gradients reuse the previous step's buffers.
+    private readonly BufferPool _pool = new();
+
     /// <summary>Prepares a run: seeds the random source (shared with the model's Dropout) and builds the optimizer.</summary>
     public FineTuner(TrainableModel model, FineTuneOptions options)
     {
@@ -106,6 +109,7 @@ public sealed class FineTuner
             for (; batch < batches; batch++)
             {
                 cancellation.ThrowIfCancellationRequested();
+                using var scope = _pool.Scope();
                 var groupStart = batch / Options.AccumulationSteps * Options.AccumulationSteps;
                 var groupSize = Math.Min(Options.AccumulationSteps, batches - groupStart);
                 var indices = order.AsSpan(batch * Options.BatchSize, Math.Min(Options.BatchSize, train.Count - batch * Options.BatchSize));
