@@ -21,9 +21,15 @@ internal static class ClassTargets
     public static Tensor OneHot(Tensor scores, long[] targets)
     {
         var c = scores.Shape[1];
-        var values = new double[targets.Length * c];
-        for (var i = 0; i < targets.Length; i++) values[i * c + targets[i]] = 1;
-        return Tensor.FromDoubles(values, scores.Shape, scores.DType);
+        var onehot = Tensor.Zeros(scores.Shape, scores.DType);
+        if (onehot.DType == DType.Float32) Set(onehot.Span<float>(), targets, c);
+        else Set(onehot.Span<double>(), targets, c);
+        return onehot;
+    }
+
+    private static void Set<T>(Span<T> values, long[] targets, int c) where T : struct, System.Numerics.INumberBase<T>
+    {
+        for (var i = 0; i < targets.Length; i++) values[i * c + (int)targets[i]] = T.One;
     }
 
     public static IEnumerable<OpSample> Samples(Random rng, bool logProbabilities)
