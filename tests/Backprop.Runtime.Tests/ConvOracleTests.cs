@@ -244,6 +244,53 @@ public class ConvOracleTests
     }
 
     /// <summary>x[n, channel, ih, iw] of a square [·, c, size, size] input, 0 in the padding.</summary>
+    [Theory]
+    [InlineData(2, 3, 16, 37, 75, 7, 7, 2, 2, 3, 3, 3, 3, true, true)]      // the ResNet stem's window, odd sizes, 6-column tail
+    [InlineData(1, 2, 8, 20, 50, 5, 5, 1, 1, 2, 1, 0, 3, false, false)]     // stride 1, uneven pads, 18-column tail
+    [InlineData(1, 4, 24, 9, 70, 3, 3, 3, 2, 1, 0, 1, 1, true, false)]      // strides 3 × 2
+    [InlineData(2, 3, 8, 1, 100, 1, 9, 1, 2, 0, 4, 0, 4, false, true)]      // 1-D, window 9
+    public void Direct_convolution_of_few_channels_matches_plain_loops(int n, int c, int m, int h, int w, int kh, int kw, int sh, int sw,
+        int top, int left, int bottom, int right, bool affine, bool f64)
+    {
+        var rt = TestEnv.Runtime;
+        var dtype = f64 ? DType.Float64 : DType.Float32;
+        var oneD = h == 1 && kh == 1;
+        var (oh, ow) = ((h + top + bottom - kh) / sh + 1, (w + left + right - kw) / sw + 1);
+        var x = Tensor.Uniform(oneD ? new Shape(n, c, w) : new Shape(n, c, h, w), _rng, dtype: dtype);
+        var wt = Tensor.Uniform(oneD ? new Shape(m, c, kw) : new Shape(m, c, kh, kw), _rng, dtype: dtype);
+        var (scale, shift) = (Tensor.Uniform(new Shape(m), _rng, dtype: dtype), Tensor.Uniform(new Shape(m), _rng, dtype: dtype));
+        var outShape = oneD ? new Shape(n, m, ow) : new Shape(n, m, oh, ow);
+        var r = Tensor.Uniform(outShape, _rng, dtype: dtype);
+        var attrs = oneD
+            ? OpAttributes.Of(("strides", new[] { sw }), ("pads", new[] { left, right }), ("relu", 1L))
+            : OpAttributes.Of(("strides", new[] { sh, sw }), ("pads", new[] { top, left, bottom, right }), ("relu", 1L));
+        Tensor y;
+        using (rt.Activate())
+        using (GradMode.NoGrad())
+            y = affine ? rt.Invoke(Ops.BackpropDomain, "ConvAffine", [x, wt, scale, shift, r], attrs)[0] : Ops.Call("Conv", attrs.Without("relu"), x, wt);
+        Assert.Equal(outShape, y.Shape);
+        var (xv, wv, yv, rv) = (x.ToDoubleArray(), wt.ToDoubleArray(), y.ToDoubleArray(), r.ToDoubleArray());
+        var (a, b) = (scale.ToDoubleArray(), shift.ToDoubleArray());
+        for (var ni = 0; ni < n; ni++)
+        for (var mi = 0; mi < m; mi++)
+        for (var i = 0; i < oh; i++)
+        for (var j = 0; j < ow; j++)
+        {
+            var sum = 0.0;
+            for (var ci = 0; ci < c; ci++)
+            for (var p = 0; p < kh; p++)
+            for (var q = 0; q < kw; q++)
+            {
+                var (ih, iw) = (i * sh - top + p, j * sw - left + q);
+                if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
+                sum += xv[((ni * c + ci) * h + ih) * w + iw] * wv[((mi * c + ci) * kh + p) * kw + q];
+            }
+            var at = ((ni * m + mi) * oh + i) * ow + j;
+            var expected = affine ? Math.Max(0, sum * a[mi] + b[mi] + rv[at]) : sum;
+            TestEnv.Close(expected, yv[at], f64 ? 1e-11 : 2e-5, $"y[{ni},{mi},{i},{j}]");
+        }
+    }
+
     private static double Tap(double[] x, int c, int size, int n, int channel, int ih, int iw) =>
         ih < 0 || ih >= size || iw < 0 || iw >= size ? 0 : x[((n * c + channel) * size + ih) * size + iw];
 

@@ -141,6 +141,11 @@ internal static class ConvKernels
             Winograd.Forward<T>(router, kernels, g, x, w, y, epilogue);
             return;
         }
+        if (DirectConv.Applies(g))
+        {
+            DirectConv.Forward<T>(g, x, w, y, epilogue);
+            return;
+        }
         var chunk = Chunk(g);
         var parts = KernelThreads.Threads;
         var dtype = DTypeExtensions.Of<T>();
