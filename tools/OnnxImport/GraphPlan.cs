@@ -203,6 +203,9 @@ internal sealed class GraphPlan
         // statistics, no value inside a chain asked for, and the chain's last node among the steps run.
         var unobserved = !Backprop.Runtime.GradMode.IsEnabled && hooks is not { Forward.Length: > 0 } && hooks is not { Backward.Length: > 0 };
         var fuse = unobserved && _chains.Count > 0 && !(training && batchStatistics);
+        // Chains whose fused op has rules of its own also run fused while gradients are recorded, as long as no hook watches.
+        var fuseRecorded = !unobserved && Backprop.Runtime.GradMode.IsEnabled && hooks is not { Forward.Length: > 0 } && hooks is not { Backward.Length: > 0 }
+            && _chains.Count > 0;
         var running = wanted is null ? null : steps.ToHashSet();
         bool Fusable(FusedChain c) => wanted is null || running!.Contains(c.Steps[^1]) && !c.Steps[..^1].Any(m => _steps[m].Node.Output.Any(wanted.Contains));
         NodeContext Context(int step, Tensor?[] inputs) => new(_steps[step].Node, inputs, _steps[step].Opset, training, random, batchStatistics)
@@ -234,7 +237,7 @@ internal sealed class GraphPlan
         }
         foreach (var index in steps)
         {
-            if (fuse && _chains.TryGetValue(index, out var chain) && Fusable(chain))
+            if ((fuse || fuseRecorded) && _chains.TryGetValue(index, out var chain) && (fuse || chain.WhileRecording) && Fusable(chain))
             {
                 if (chain.Steps[^1] != index) continue;
                 var fused = false;

@@ -3,8 +3,9 @@ namespace Backprop.Plugins.Core;
 /// <summary>
 /// GELU. approximate="none": y = x·Φ(x) with Φ(x) = ½(1 + erf(x/√2)), f′ = Φ(x) + x·φ(x).
 /// approximate="tanh": y = ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³), f′ = ½(1 + t) + ½x(1 − t²)·u′.
+/// First-order backward of float32 erf GELU (transformer training) runs as one vector kernel instead of the ten ops of f′.
 /// </summary>
-internal sealed class Gelu : ElementwiseUnaryOp
+internal sealed class Gelu : ElementwiseUnaryOp, IFastVjp
 {
     private const double C = 0.044715;
     private static readonly double K = Math.Sqrt(2 / Math.PI);
@@ -36,6 +37,15 @@ internal sealed class Gelu : ElementwiseUnaryOp
             var r = tanh ? 0.5 * v * (1 + Math.Tanh(K * (v + C * v * v * v))) : 0.5 * v * (1 + SpecialFunctions.Erf(v / Math.Sqrt(2)));
             y[i] = T.CreateTruncating(r);
         }
+    }
+
+    public Tensor?[]? FastVjp(OpContext ctx, ReadOnlySpan<Tensor?> gradOutputs)
+    {
+        var (x, g) = (ctx.Input(0), gradOutputs[0]);
+        if (g is null || x.DType != DType.Float32 || g.DType != DType.Float32 || g.Shape != x.Shape || Tanh(ctx.Attributes)) return null;
+        var dx = Tensor.Empty(x.Shape, DType.Float32);
+        SpanParallel.Map2(x.Span<float>(), g.Span<float>(), dx.Span<float>(), static (a, b, c) => SpecialFunctions.GeluGradSingle(a, b, c));
+        return [dx];
     }
 
     protected override Tensor Derivative(OpContext ctx, Tensor x, Tensor y)

@@ -70,6 +70,32 @@ internal static class SpecialFunctions
     }
 
     /// <summary>
+    /// GELU's input gradient in float32: dx = g·(Φ(x) + x·φ(x)) with Φ(x) = ½(1 + erf(x/√2)) and φ(x) = e^(−x²/2)/√(2π), on
+    /// vectors (the erf of <see cref="ErfSingle"/>). <paramref name="x"/>, <paramref name="g"/> and <paramref name="dx"/> have equal lengths.
+    /// </summary>
+    public static void GeluGradSingle(ReadOnlySpan<float> x, ReadOnlySpan<float> g, Span<float> dx)
+    {
+        var w = System.Numerics.Vector<float>.Count;
+        var i = 0;
+        for (; i <= x.Length - w; i += w)
+            GeluGradVector(new System.Numerics.Vector<float>(x.Slice(i, w)), new System.Numerics.Vector<float>(g.Slice(i, w))).CopyTo(dx.Slice(i, w));
+        if (i == x.Length) return;
+        Span<float> xs = stackalloc float[w], gs = stackalloc float[w];
+        x[i..].CopyTo(xs);
+        g[i..].CopyTo(gs);
+        GeluGradVector(new System.Numerics.Vector<float>(xs), new System.Numerics.Vector<float>(gs)).CopyTo(xs);
+        xs[..(x.Length - i)].CopyTo(dx[i..]);
+    }
+
+    private static System.Numerics.Vector<float> GeluGradVector(System.Numerics.Vector<float> v, System.Numerics.Vector<float> g)
+    {
+        var half = new System.Numerics.Vector<float>(0.5f);
+        var cdf = half * (System.Numerics.Vector<float>.One + ErfVector(v * new System.Numerics.Vector<float>((float)(1 / Math.Sqrt(2)))));
+        var pdf = new System.Numerics.Vector<float>((float)(1 / Math.Sqrt(2 * Math.PI))) * System.Numerics.Vector.Exp(-half * v * v);
+        return g * (cdf + v * pdf);
+    }
+
+    /// <summary>
     /// <see cref="ErfSingle"/> on one vector without branches: both forms are computed and the lane's own picked (noisy
     /// activations would mispredict a branch per element). Evaluated in float32, the erfc form stays within 2e-7 of erf.
     /// </summary>

@@ -4,14 +4,16 @@ using System.Numerics.Tensors;
 namespace Backprop.Plugins.Core;
 
 /// <summary>
-/// Layer normalisation over the axes [axis, rank): y = (x − μ)/√(σ² + ε)·γ + β with μ, σ² the mean and population variance
-/// of each row, γ and β broadcasting over those axes (attributes axis, default −1, and epsilon, default 1e-5). Composed of
-/// reductions and elementwise ops, so every derivative comes from the parts; when nothing is recorded one fused pass per
-/// row runs instead of nine passes over the tensor.
+/// Layer normalisation over the axes [axis, rank): y = x̂·γ + β with x̂ = (x − μ)·r, r = 1/√(σ² + ε), μ and σ² the mean and
+/// population variance of each row, γ and β broadcasting over those axes (attributes axis, default −1, and epsilon,
+/// default 1e-5). Recorded as one node. Forward: one fused pass per row when γ and β cover exactly the normalised axes,
+/// else the composition of reductions and elementwise ops. Rules, in ops (so they differentiate again), with ḡ = g·γ and
+/// ⟨·⟩ the row mean: ∂x = r·(ḡ − ⟨ḡ⟩ − x̂·⟨ḡ·x̂⟩), ∂γ = Σ g·x̂, ∂β = Σ g (summed to their shapes); the tangent is
+/// ṫ = r·(ṫx − ⟨ṫx⟩ − x̂·⟨x̂·ṫx⟩)·γ + x̂·ṫγ + ṫβ. A first-order backward that builds no graph runs as one pass per row.
 /// </summary>
-internal sealed class LayerNorm : CompositeOp, IFusedKernel, IOpSamples
+internal sealed class LayerNorm : IDifferentiableOp, IFastVjp, IOpSamples
 {
-    public override OpSchema Schema { get; } = new(Ops.BackpropDomain, "LayerNorm", 1, 3, 3);
+    public OpSchema Schema { get; } = new(Ops.BackpropDomain, "LayerNorm", 1, 3, 3);
 
     private static (int Axis, double Epsilon) Read(OpAttributes a, Tensor x)
     {
@@ -19,30 +21,91 @@ internal sealed class LayerNorm : CompositeOp, IFusedKernel, IOpSamples
         return (axis, a.GetDouble("epsilon", 1e-5));
     }
 
-    public override Tensor[] Compose(ReadOnlySpan<Tensor> x, OpAttributes attributes)
+    private static int[] Axes(int axis, Tensor x) => Enumerable.Range(axis, x.Rank - axis).ToArray();
+
+    /// <summary>The layer norm written in ops (the general forward, for γ and β of other shapes).</summary>
+    private static Tensor Compose(Tensor input, Tensor gamma, Tensor beta, OpAttributes attributes)
     {
-        var (input, gamma, beta) = (x[0], x[1], x[2]);
         var (axis, eps) = Read(attributes, input);
-        var axes = Enumerable.Range(axis, input.Rank - axis).ToArray();
+        var axes = Axes(axis, input);
         var centered = input - Ops.ReduceMean(input, axes, keepDims: true);
         var variance = Ops.ReduceMean(centered * centered, axes, keepDims: true);
-        return [centered / Ops.Sqrt(variance + Ops.ScalarLike(input, eps)) * gamma + beta];
+        return centered / Ops.Sqrt(variance + Ops.ScalarLike(input, eps)) * gamma + beta;
     }
 
-    public Tensor[] RunFused(OpContext ctx, ReadOnlySpan<Tensor> x)
+    /// <summary>Row length when the fused kernels apply (float operands of one dtype, γ and β covering the normalised axes), else 0.</summary>
+    private static int FusedRow(Tensor input, Tensor gamma, Tensor beta, int axis)
+    {
+        var row = 1;
+        for (var i = axis; i < input.Rank; i++) row *= input.Shape[i];
+        var fits = input.DType.IsFloatingPoint() && gamma.DType == input.DType && beta.DType == input.DType && gamma.Size == row && beta.Size == row
+            && Trailing(gamma.Shape, input.Shape, axis) && Trailing(beta.Shape, input.Shape, axis) && row > 0;
+        return fits ? row : 0;
+    }
+
+    public Tensor[] Forward(OpContext ctx, ReadOnlySpan<Tensor> x)
     {
         var (input, gamma, beta) = (x[0], x[1], x[2]);
         var (axis, eps) = Read(ctx.Attributes, input);
-        var row = 1;
-        for (var i = axis; i < input.Rank; i++) row *= input.Shape[i];
-        // The fused pass needs float operands of one dtype and γ, β of exactly one row's size; anything else composes.
-        if (!input.DType.IsFloatingPoint() || gamma.DType != input.DType || beta.DType != input.DType || gamma.Size != row || beta.Size != row
-            || !Trailing(gamma.Shape, input.Shape, axis) || !Trailing(beta.Shape, input.Shape, axis) || row == 0)
-            return Compose(x, ctx.Attributes);
+        var row = FusedRow(input, gamma, beta, axis);
+        if (row == 0) return [Compose(input, gamma, beta, ctx.Attributes)];
         var y = Tensor.Empty(input.Shape, input.DType);
         if (input.DType == DType.Float32) Rows<float>(input, gamma, beta, y, row, eps);
         else Rows<double>(input, gamma, beta, y, row, eps);
         return [y];
+    }
+
+    /// <summary>x̂ and r = 1/√(σ² + ε) of the saved input, in ops.</summary>
+    private static (Tensor Normalised, Tensor InvStd, int[] Axes) Normalise(OpContext ctx)
+    {
+        var x = ctx.Input(0);
+        var (axis, eps) = Read(ctx.Attributes, x);
+        var axes = Axes(axis, x);
+        var centered = x - Ops.ReduceMean(x, axes, keepDims: true);
+        var inv = Ops.Reciprocal(Ops.Sqrt(Ops.ReduceMean(centered * centered, axes, keepDims: true) + Ops.ScalarLike(x, eps)));
+        return (centered * inv, inv, axes);
+    }
+
+    /// <summary>r·(v − ⟨v⟩ − x̂·⟨v·x̂⟩): the normalisation's Jacobian (symmetric) applied to v.</summary>
+    private static Tensor Project(Tensor v, Tensor normalised, Tensor inv, int[] axes) =>
+        inv * (v - Ops.ReduceMean(v, axes, keepDims: true) - normalised * Ops.ReduceMean(v * normalised, axes, keepDims: true));
+
+    public Tensor?[] Vjp(OpContext ctx, ReadOnlySpan<Tensor?> g)
+    {
+        if (g[0] is not { } gy) return [null, null, null];
+        var (gamma, beta) = (ctx.Input(1), ctx.Input(2));
+        var (normalised, inv, axes) = Normalise(ctx);
+        return
+        [
+            ctx.NeedsInputGrad[0] ? Project(gy * gamma, normalised, inv, axes) : null,
+            ctx.NeedsInputGrad[1] ? Ops.SumTo(gy * normalised, gamma.Shape) : null,
+            ctx.NeedsInputGrad[2] ? Ops.SumTo(gy, beta.Shape) : null,
+        ];
+    }
+
+    public Tensor?[] Jvp(OpContext ctx, ReadOnlySpan<Tensor?> t)
+    {
+        var (normalised, inv, axes) = Normalise(ctx);
+        Tensor? result = null;
+        if (t[0] is { } tx) result = Project(tx, normalised, inv, axes) * ctx.Input(1);
+        if (t[1] is { } tg) result = result is null ? normalised * tg : result + normalised * tg;
+        if (t[2] is { } tb) result = result is null ? Ops.Expand(tb, ctx.Output(0).Shape) : result + tb;
+        if (result is not null && result.Shape != ctx.Output(0).Shape) result = Ops.Expand(result, ctx.Output(0).Shape);
+        return [result];
+    }
+
+    public Tensor?[]? FastVjp(OpContext ctx, ReadOnlySpan<Tensor?> g)
+    {
+        var (input, gamma, beta) = (ctx.Input(0), ctx.Input(1), ctx.Input(2));
+        var (axis, eps) = Read(ctx.Attributes, input);
+        var row = FusedRow(input, gamma, beta, axis);
+        if (g[0] is not { } gy || row == 0 || gy.DType != input.DType || gy.Shape != input.Shape) return null;
+        var dx = ctx.NeedsInputGrad[0] ? Tensor.Empty(input.Shape, input.DType) : null;
+        var dgamma = ctx.NeedsInputGrad[1] ? Tensor.Zeros(gamma.Shape, gamma.DType) : null;
+        var dbeta = ctx.NeedsInputGrad[2] ? Tensor.Zeros(beta.Shape, beta.DType) : null;
+        if (input.DType == DType.Float32) LayerNormGrad.Rows<float>(input, gamma, gy, dx, dgamma, dbeta, row, eps);
+        else LayerNormGrad.Rows<double>(input, gamma, gy, dx, dgamma, dbeta, row, eps);
+        return [dx, dgamma, dbeta];
     }
 
     /// <summary>True when <paramref name="p"/> is the shape of x's axes [axis, rank), possibly with leading 1s.</summary>

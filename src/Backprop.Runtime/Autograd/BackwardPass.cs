@@ -195,7 +195,10 @@ internal sealed class BackwardPass
         var started = Profiler.Start();
         try
         {
-            gradIn = node.Op.Vjp(ctx, gradOut);
+            // A raw-kernel first-order rule only where nothing differentiates the gradient again.
+            gradIn = node.Op is IFastVjp fast && !_createGraph && !ForwardAD.AnyActive && fast.FastVjp(ctx, gradOut) is { } quick
+                ? quick
+                : node.Op.Vjp(ctx, gradOut);
         }
         catch (Exception e) when (OpFailedException.ShouldWrap(e))
         {

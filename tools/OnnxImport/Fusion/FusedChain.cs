@@ -12,6 +12,12 @@ internal abstract class FusedChain
 {
     protected FusedChain(int[] steps) => Steps = steps;
 
+    /// <summary>
+    /// True when the fused op also stands in for the chain while gradients are recorded (no hooks watching): its own rules
+    /// then give the chain's derivatives. The chain must decline when any of its constants requires a gradient.
+    /// </summary>
+    public virtual bool WhileRecording => false;
+
     /// <summary>Plan step indices of the chain's nodes; the last one produces the chain's result and runs last.</summary>
     public int[] Steps { get; }
 
@@ -31,6 +37,9 @@ internal abstract class FusedChain
         var node = steps[step].Node;
         return node.Input.Count == 2 ? env.GetValueOrDefault(node.Input[0] == own ? node.Input[1] : node.Input[0]) : null;
     }
+
+    /// <summary>True when <paramref name="t"/> would receive a gradient if the chain ran node by node (so the fused op must not stand in).</summary>
+    protected static bool Differentiated(Tensor t) => t.RequiresGrad && Backprop.Runtime.GradMode.IsEnabled;
 
     /// <summary>True when <paramref name="t"/> is a one-element floating tensor within a relative 1e-6 of <paramref name="value"/>.</summary>
     protected static bool IsScalar(Tensor? t, double value) =>

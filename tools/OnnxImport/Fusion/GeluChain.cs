@@ -4,11 +4,14 @@ namespace Backprop.Onnx;
 
 /// <summary>
 /// GELU as exporters before opset 20 spell it — Div(x, √2) → Erf → Add(1) → Mul(x, ·) → Mul(0.5) — run as one
-/// <see cref="Ops.Gelu"/> call. Declines unless the constants are √2, 1 and 0.5 as scalars.
+/// <see cref="Ops.Gelu"/> call, also while gradients are recorded (Gelu's rules, with a one-kernel first-order backward in
+/// float32). Declines unless the constants are √2, 1 and 0.5 as scalars that need no gradient.
 /// </summary>
 internal sealed class GeluChain : FusedChain
 {
     private GeluChain(int[] steps) : base(steps) { }
+
+    public override bool WhileRecording => true;
 
     public static IEnumerable<FusedChain> Find(Wiring w)
     {
@@ -31,7 +34,7 @@ internal sealed class GeluChain : FusedChain
         if (Read(steps, env, Steps[0], 0) is not { } x || !x.DType.IsFloatingPoint()) return false;
         string Out(int position) => steps[Steps[position]].Node.Output[0];
         var constants = new[] { (Read(steps, env, Steps[0], 1), Math.Sqrt(2)), (Other(steps, env, Steps[2], Out(1)), 1.0), (Other(steps, env, Steps[4], Out(3)), 0.5) };
-        if (constants.Any(c => c.Item1 is not { } t || t.Rank > x.Rank || !IsScalar(t, c.Item2))) return false;
+        if (constants.Any(c => c.Item1 is not { } t || t.Rank > x.Rank || !IsScalar(t, c.Item2) || Differentiated(t))) return false;
         env[Out(4)] = Ops.Gelu(x);
         return true;
     }

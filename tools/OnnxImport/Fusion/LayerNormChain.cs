@@ -5,11 +5,15 @@ namespace Backprop.Onnx;
 /// <summary>
 /// Layer normalisation as exporters before opset 17 spell it — ReduceMean → Sub → Pow(·, 2) → ReduceMean → Add(ε) → Sqrt →
 /// Div → Mul(γ) → Add(β) — run as one <see cref="Ops.LayerNorm"/> call (one pass per row instead of nine over the tensor).
-/// Declines unless the exponent is 2, ε a scalar, and both means reduce the same trailing axes with keepdims.
+/// Declines unless the exponent is 2, ε a scalar, and both means reduce the same trailing axes with keepdims. Also runs
+/// while gradients are recorded (the op's own rules, one-pass first-order backward), unless ε or the exponent would get a
+/// gradient.
 /// </summary>
 internal sealed class LayerNormChain : FusedChain
 {
     private LayerNormChain(int[] steps) : base(steps) { }
+
+    public override bool WhileRecording => true;
 
     // Positions in Steps.
     private const int Mean = 0, Power = 2, Variance = 3, Epsilon = 4, Scale = 7, Shift = 8;
@@ -50,6 +54,7 @@ internal sealed class LayerNormChain : FusedChain
         var (gamma, beta, eps) = (Other(steps, env, Scale), Other(steps, env, Shift), Other(steps, env, Epsilon));
         if (gamma is null || beta is null || eps is not { Size: 1 } || !eps.DType.IsFloatingPoint() || eps.Rank > x.Rank) return false;
         if (Read(steps, env, Steps[Power], 1) is not { } exponent || exponent.Rank > x.Rank || !IsScalar(exponent, 2)) return false;
+        if (Differentiated(eps) || Differentiated(exponent)) return false;
         var reduce = (ReduceImporter)steps[Steps[Mean]].Importer;
         var first = reduce.Axes(context(Steps[Mean]), x.Rank);
         var second = ((ReduceImporter)steps[Steps[Variance]].Importer).Axes(context(Steps[Variance]), x.Rank);
