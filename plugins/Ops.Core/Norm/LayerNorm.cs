@@ -24,14 +24,8 @@ internal sealed class LayerNorm : IDifferentiableOp, IFastVjp, IOpSamples
     private static int[] Axes(int axis, Tensor x) => Enumerable.Range(axis, x.Rank - axis).ToArray();
 
     /// <summary>The layer norm written in ops (the general forward, for γ and β of other shapes).</summary>
-    private static Tensor Compose(Tensor input, Tensor gamma, Tensor beta, OpAttributes attributes)
-    {
-        var (axis, eps) = Read(attributes, input);
-        var axes = Axes(axis, input);
-        var centered = input - Ops.ReduceMean(input, axes, keepDims: true);
-        var variance = Ops.ReduceMean(centered * centered, axes, keepDims: true);
-        return centered / Ops.Sqrt(variance + Ops.ScalarLike(input, eps)) * gamma + beta;
-    }
+    private static Tensor Compose(Tensor input, Tensor gamma, Tensor beta, OpAttributes attributes) =>
+        Normalise(input, attributes).Normalised * gamma + beta;
 
     /// <summary>Row length when the fused kernels apply (float operands of one dtype, γ and β covering the normalised axes), else 0.</summary>
     private static int FusedRow(Tensor input, Tensor gamma, Tensor beta, int axis)
@@ -55,11 +49,10 @@ internal sealed class LayerNorm : IDifferentiableOp, IFastVjp, IOpSamples
         return [y];
     }
 
-    /// <summary>x̂ and r = 1/√(σ² + ε) of the saved input, in ops.</summary>
-    private static (Tensor Normalised, Tensor InvStd, int[] Axes) Normalise(OpContext ctx)
+    /// <summary>x̂ and r = 1/√(σ² + ε) of <paramref name="x"/>, in ops, and the normalised axes.</summary>
+    private static (Tensor Normalised, Tensor InvStd, int[] Axes) Normalise(Tensor x, OpAttributes attributes)
     {
-        var x = ctx.Input(0);
-        var (axis, eps) = Read(ctx.Attributes, x);
+        var (axis, eps) = Read(attributes, x);
         var axes = Axes(axis, x);
         var centered = x - Ops.ReduceMean(x, axes, keepDims: true);
         var inv = Ops.Reciprocal(Ops.Sqrt(Ops.ReduceMean(centered * centered, axes, keepDims: true) + Ops.ScalarLike(x, eps)));
@@ -74,7 +67,7 @@ internal sealed class LayerNorm : IDifferentiableOp, IFastVjp, IOpSamples
     {
         if (g[0] is not { } gy) return [null, null, null];
         var (gamma, beta) = (ctx.Input(1), ctx.Input(2));
-        var (normalised, inv, axes) = Normalise(ctx);
+        var (normalised, inv, axes) = Normalise(ctx.Input(0), ctx.Attributes);
         return
         [
             ctx.NeedsInputGrad[0] ? Project(gy * gamma, normalised, inv, axes) : null,
@@ -85,7 +78,7 @@ internal sealed class LayerNorm : IDifferentiableOp, IFastVjp, IOpSamples
 
     public Tensor?[] Jvp(OpContext ctx, ReadOnlySpan<Tensor?> t)
     {
-        var (normalised, inv, axes) = Normalise(ctx);
+        var (normalised, inv, axes) = Normalise(ctx.Input(0), ctx.Attributes);
         Tensor? result = null;
         if (t[0] is { } tx) result = Project(tx, normalised, inv, axes) * ctx.Input(1);
         if (t[1] is { } tg) result = result is null ? normalised * tg : result + normalised * tg;

@@ -27,16 +27,17 @@ internal sealed class BufferLoan(Array array, BufferPool pool)
 /// <summary>Something that lends tensor buffers on one thread (a <see cref="BufferLease"/> or a <see cref="TensorScope"/>).</summary>
 internal interface IBufferLender
 {
-    /// <summary>A tensor of <paramref name="shape"/> over a lent buffer (zeroed when <paramref name="clear"/>).</summary>
-    Tensor Create(Shape shape, DType dtype, bool clear);
+    /// <summary>The pool the buffers come from.</summary>
+    BufferPool Pool { get; }
+
+    /// <summary>Takes note of a buffer just lent, to give it back later.</summary>
+    void Record(BufferLoan loan);
 }
 
 /// <summary>The innermost lender active on the calling thread.</summary>
 internal static class Lending
 {
     [ThreadStatic] private static IBufferLender? t_current;
-
-    public static IBufferLender? Current => t_current;
 
     /// <summary>Makes <paramref name="lender"/> current and returns the one it replaces.</summary>
     public static IBufferLender? Push(IBufferLender lender)
@@ -54,8 +55,20 @@ internal static class Lending
         t_current = outer;
     }
 
+    /// <summary>
+    /// A tensor of <paramref name="shape"/> over a buffer from the current lender's pool (zeroed when <paramref name="clear"/>),
+    /// or over a fresh GC array when nothing lends on this thread or the tensor is under <see cref="BufferPool.MinElements"/>.
+    /// </summary>
+    public static Tensor Create(Shape shape, DType dtype, bool clear)
+    {
+        if (t_current is not { } lender || shape.Size < BufferPool.MinElements) return Tensor.Unpooled(shape, dtype, clear);
+        var loan = new BufferLoan(Rent(lender.Pool, dtype, shape.Size, clear), lender.Pool);
+        lender.Record(loan);
+        return new Tensor(loan, shape);
+    }
+
     /// <summary>An array of <paramref name="length"/> from <paramref name="pool"/> if it has one, else a new one.</summary>
-    public static Array Rent(BufferPool pool, DType dtype, int length, bool clear)
+    private static Array Rent(BufferPool pool, DType dtype, int length, bool clear)
     {
         var array = dtype switch
         {

@@ -85,13 +85,9 @@ public sealed class BufferLease : IDisposable, IBufferLender
         _outer = Lending.Push(this);
     }
 
-    Tensor IBufferLender.Create(Shape shape, DType dtype, bool clear)
-    {
-        if (shape.Size < BufferPool.MinElements) return Tensor.Unpooled(shape, dtype, clear);
-        var loan = new BufferLoan(Lending.Rent(_pool, dtype, shape.Size, clear), _pool);
-        _lent[loan.Array] = loan;
-        return new Tensor(loan, shape);
-    }
+    BufferPool IBufferLender.Pool => _pool;
+
+    void IBufferLender.Record(BufferLoan loan) => _lent[loan.Array] = loan;
 
     /// <summary>Counts <paramref name="tensor"/> as one more holder of its buffer.</summary>
     public void Hold(Tensor tensor)

@@ -19,7 +19,7 @@ public sealed partial class Tensor
 
     /// <summary>A zero-filled tensor (from the active <see cref="TensorScope"/> or <see cref="BufferLease"/>, if any).</summary>
     public static Tensor Zeros(Shape shape, DType dtype = DType.Float32) =>
-        Lending.Current is { } lender ? lender.Create(shape, dtype, clear: true) : Unpooled(shape, dtype, clear: true);
+        Lending.Create(shape, dtype, clear: true);
 
     /// <summary>A tensor filled with ones.</summary>
     public static Tensor Ones(Shape shape, DType dtype = DType.Float32) => Full(shape, 1, dtype);
@@ -40,7 +40,7 @@ public sealed partial class Tensor
 
     /// <summary>An uninitialised tensor for kernels to fill (bool tensors start false).</summary>
     public static Tensor Empty(Shape shape, DType dtype) =>
-        Lending.Current is { } lender ? lender.Create(shape, dtype, clear: dtype == DType.Bool) : Unpooled(shape, dtype, clear: dtype == DType.Bool);
+        Lending.Create(shape, dtype, clear: dtype == DType.Bool);
 
     /// <summary>Zeros with the shape and dtype of <paramref name="like"/>.</summary>
     public static Tensor ZerosLike(Tensor like) => Zeros(like.Shape, like.DType);

@@ -36,13 +36,9 @@ public sealed class TensorScope : IDisposable, IBufferLender
     /// <summary>Buffers lent so far in this scope.</summary>
     public int Lent => _loans.Count;
 
-    Tensor IBufferLender.Create(Shape shape, DType dtype, bool clear)
-    {
-        if (shape.Size < BufferPool.MinElements) return Tensor.Unpooled(shape, dtype, clear);
-        var loan = new BufferLoan(Lending.Rent(_pool, dtype, shape.Size, clear), _pool);
-        _loans.Add(loan);
-        return new Tensor(loan, shape);
-    }
+    BufferPool IBufferLender.Pool => _pool;
+
+    void IBufferLender.Record(BufferLoan loan) => _loans.Add(loan);
 
     /// <summary>Gives every lent buffer not kept back to the pool and stops lending on this thread.</summary>
     public void Dispose()
