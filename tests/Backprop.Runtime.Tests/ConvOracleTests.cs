@@ -249,7 +249,16 @@ public class ConvOracleTests
     [InlineData(1, 2, 8, 20, 50, 5, 5, 1, 1, 2, 1, 0, 3, false, false)]     // stride 1, uneven pads, 18-column tail
     [InlineData(1, 4, 24, 9, 70, 3, 3, 3, 2, 1, 0, 1, 1, true, false)]      // strides 3 × 2
     [InlineData(2, 3, 8, 1, 100, 1, 9, 1, 2, 0, 4, 0, 4, false, true)]      // 1-D, window 9
-    public void Direct_convolution_of_few_channels_matches_plain_loops(int n, int c, int m, int h, int w, int kh, int kw, int sh, int sw,
+    // Small output planes (FlatConv: computed on the padded, phase-split width, the extra columns dropped):
+    [InlineData(1, 32, 16, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, true, false)]      // ResNet's last stage, residual and ReLU
+    [InlineData(2, 16, 8, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, false, false)]    // 14 × 14, two samples
+    [InlineData(3, 20, 24, 5, 9, 3, 2, 1, 1, 0, 1, 2, 0, true, true)]       // 3 × 2 window, uneven pads, float64
+    [InlineData(1, 9, 8, 6, 6, 5, 5, 1, 1, 2, 2, 2, 2, true, false)]        // 5 × 5 window
+    [InlineData(1, 16, 16, 14, 14, 3, 3, 2, 2, 1, 1, 1, 1, true, false)]    // stride 2 into 7 × 7
+    [InlineData(2, 8, 8, 14, 14, 2, 2, 2, 2, 0, 0, 0, 0, false, false)]     // 2 × 2 stride-2 patches
+    [InlineData(1, 6, 16, 11, 13, 3, 3, 2, 1, 1, 0, 1, 2, true, true)]      // strides 2 × 1, uneven pads, float64
+    [InlineData(1, 4, 8, 10, 10, 3, 3, 3, 3, 1, 1, 1, 1, false, true)]      // stride 3
+    public void Direct_convolutions_match_plain_loops(int n, int c, int m, int h, int w, int kh, int kw, int sh, int sw,
         int top, int left, int bottom, int right, bool affine, bool f64)
     {
         var rt = TestEnv.Runtime;

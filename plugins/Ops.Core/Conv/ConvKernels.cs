@@ -136,6 +136,11 @@ internal static class ConvKernels
     public static void Forward<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor w, Tensor y, ConvEpilogue? epilogue = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (FlatConv.Applies(g))
+        {
+            FlatConv.Forward<T>(g, x, w, y, epilogue);
+            return;
+        }
         if (Winograd.Applies(g))
         {
             Winograd.Forward<T>(router, kernels, g, x, w, y, epilogue);

@@ -22,7 +22,10 @@ internal static class Winograd
     /// </summary>
     public static bool Applies(ConvGeometry g) =>
         Enabled && g is { SpatialRank: 2, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, Group: 1 } && g.C >= 16 && g.M >= 16
-        && (long)g.N * ((g.OH + 1) / 2) * ((g.OW + 1) / 2) >= 40;
+        && Tiles(g) >= 40;
+
+    /// <summary>Output tiles of 2×2 over all samples.</summary>
+    public static long Tiles(ConvGeometry g) => (long)g.N * ((g.OH + 1) / 2) * ((g.OW + 1) / 2);
 
     /// <summary>
     /// The geometry of a 3×3 stride-1 convolution's input gradient seen as a forward convolution of dY (pads 2 − p), when

@@ -34,7 +34,7 @@ internal static class Invoker
         }
         finally
         {
-            Profiler.Stop(started, op, "forward");
+            Profiler.Stop(started, op, "forward", inputs);
             suspension.Dispose();
             GradMode.ExitNoGrad(gradState);
         }

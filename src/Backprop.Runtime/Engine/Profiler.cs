@@ -12,7 +12,10 @@ public static class Profiler
     private static readonly ConcurrentDictionary<string, (long Calls, long Ticks)> s_totals = new();
 
     /// <summary>Whether timings are collected.</summary>
-    public static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("BACKPROP_PROFILE") == "1";
+    public static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("BACKPROP_PROFILE") is "1" or "shapes";
+
+    /// <summary>Whether forward timings are kept apart by the shapes of the call's inputs (BACKPROP_PROFILE=shapes).</summary>
+    public static bool ByShape { get; set; } = Environment.GetEnvironmentVariable("BACKPROP_PROFILE") == "shapes";
 
     /// <summary>Timings so far: "Op forward" / "Op backward" → calls and milliseconds, slowest first.</summary>
     public static IReadOnlyList<(string Name, long Calls, double Milliseconds)> Report() =>
@@ -23,10 +26,12 @@ public static class Profiler
 
     internal static long Start() => Enabled ? Stopwatch.GetTimestamp() : 0;
 
-    internal static void Stop(long start, IDifferentiableOp op, string phase)
+    internal static void Stop(long start, IDifferentiableOp op, string phase, ReadOnlySpan<Tensor> inputs = default)
     {
         if (start == 0) return;
         var elapsed = Stopwatch.GetTimestamp() - start;
-        s_totals.AddOrUpdate($"{op.Schema.QualifiedName} {phase}", (1, elapsed), (_, v) => (v.Calls + 1, v.Ticks + elapsed));
+        var key = $"{op.Schema.QualifiedName} {phase}";
+        if (ByShape) for (int i = 0; i < Math.Min(2, inputs.Length); i++) key += " " + inputs[i].Shape;
+        s_totals.AddOrUpdate(key, (1, elapsed), (_, v) => (v.Calls + 1, v.Ticks + elapsed));
     }
 }

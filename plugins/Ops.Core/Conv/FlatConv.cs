@@ -1,0 +1,155 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
+
+namespace Backprop.Plugins.Core;
+
+/// <summary>
+/// Direct convolution of small output planes (ResNet's 7×7 and 14×14 layers, strided or not). Through im2col such a
+/// layer copies its patch matrix in pieces one output row long (7 or 14 elements), which cost a quarter of the layer;
+/// Winograd's batched products on a few dozen tiles are no better. Here each sample is copied once into zero-padded,
+/// phase-split planes — padded element (i, j) of channel c goes to phase (i mod SH, j mod SW) at (i / SH, j / SW), each
+/// phase plane Hq × Wq — and the output is computed on the phase width: output position p = oh·Wq + ow reads tap
+/// (c, kh, kw) at plane(c, kh mod SH, kw mod SW) + (kh / SH)·Wq + kw / SW + p, so a run of consecutive positions — across
+/// output rows — is one contiguous vector and the product needs no patch matrix at all
+/// (<see cref="MicroKernel.RunTaps512{T}"/>, 8 filters read in place × 32 positions). The columns ow ≥ OW are computed
+/// and dropped; the layer is chosen only where that waste stays small next to im2col's own rounding to whole panels,
+/// and where Winograd has too few tiles to win. Cores split the (sample, block of 8 filters) pairs.
+/// BACKPROP_FLAT_CONV=0 turns it off.
+/// </summary>
+internal static unsafe class FlatConv
+{
+    private static readonly bool Enabled = Environment.GetEnvironmentVariable("BACKPROP_FLAT_CONV") != "0";
+
+    /// <summary>Multiply-adds from which the work is split between cores.</summary>
+    private const long SplitWork = 1 << 18;
+
+    /// <summary>Largest output plane served: larger planes have long rows, which im2col copies quickly.</summary>
+    private const int MaxPlane = 256;
+
+    /// <summary>
+    /// How many more columns than im2col's (rounded to whole panels) may be computed: the patch matrix costs about a fifth
+    /// of such a layer, so up to a quarter more arithmetic still wins (measured at 7×7, batch 1–8).
+    /// </summary>
+    private const double Slack = 1.25;
+
+    /// <summary>Winograd tiles from which Winograd's smaller product beats this one (measured at 14×14: 98 tiles lose, 392 win).</summary>
+    private const long WinogradTiles = 160;
+
+    /// <summary>Phase planes of Hq × Wq per channel (SH·SW of them), positions computed per sample, elements per sample.</summary>
+    private readonly record struct Layout(int Hq, int Wq, int Positions, int Size);
+
+    private static Layout LayoutOf(ConvGeometry g, int nr)
+    {
+        var hq = (g.H + g.PH + g.PHEnd + g.SH - 1) / g.SH;
+        var wq = (g.W + g.PW + g.PWEnd + g.SW - 1) / g.SW;
+        var positions = (g.OH * wq + nr - 1) / nr * nr;
+        // The last run reads up to `positions` past the farthest tap of the last plane.
+        var size = g.C * g.SH * g.SW * hq * wq + ((g.KH - 1) / g.SH + 1) * wq + positions;
+        return new Layout(hq, wq, positions, size);
+    }
+
+    /// <summary>
+    /// No dilation or groups, filters in blocks of 8, a small output plane, a window of 2 taps or more (a 1×1 layer's patch
+    /// matrix is its input, or a cheap strided pick of it), little waste, few Winograd tiles.
+    /// </summary>
+    public static bool Applies(ConvGeometry g)
+    {
+        if (!Enabled || !Vector512.IsHardwareAccelerated || g is not { SpatialRank: 2, DH: 1, DW: 1, Group: 1 }
+            || g.M % MicroKernel.MR != 0 || g.P > MaxPlane || g.KH * g.KW < 2) return false;
+        const int nr = 32;
+        var layout = LayoutOf(g, nr);
+        var im2col = ((long)g.N * g.P + nr - 1) / nr * nr;
+        if (Winograd.Applies(g) && Winograd.Tiles(g) >= WinogradTiles) return false;
+        return g.N * layout.Positions <= im2col * Slack && (long)g.C * g.SH * g.SW * layout.Hq * layout.Wq < 1 << 24;
+    }
+
+    public static void Forward<T>(ConvGeometry g, Tensor x, Tensor w, Tensor y, ConvEpilogue? epilogue) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var nr = 2 * Vector512<T>.Count;
+        var layout = LayoutOf(g, nr);
+        var taps = new int[g.Kc];
+        for (var c = 0; c < g.C; c++)
+        for (var kh = 0; kh < g.KH; kh++)
+        for (var kw = 0; kw < g.KW; kw++)
+            taps[(c * g.KH + kh) * g.KW + kw] = (((c * g.SH + kh % g.SH) * g.SW + kw % g.SW) * layout.Hq + kh / g.SH) * layout.Wq + kw / g.SW;
+        var blocks = g.M / MicroKernel.MR;
+        var units = g.N * blocks;
+        var parts = (long)g.M * g.Kc * g.N * g.P >= SplitWork ? Math.Min(KernelThreads.Threads, units) : 1;
+        fixed (T* px = x.Span<T>(), pw = w.Span<T>(), py = y.Span<T>())
+        fixed (int* pt = taps)
+        {
+            var (ax, aw, ay, at) = ((nint)px, (nint)pw, (nint)py, (nint)pt);
+            if (parts == 1)
+            {
+                Units<T>(g, layout, px, pw, py, pt, epilogue, 0, units);
+                return;
+            }
+            KernelThreads.ForEachThread(part =>
+            {
+                if (part < parts) Units<T>(g, layout, (T*)ax, (T*)aw, (T*)ay, (int*)at, epilogue, (int)((long)units * part / parts), (int)((long)units * (part + 1) / parts));
+            });
+        }
+    }
+
+    /// <summary>Units [u0, u1): unit u is filter block u mod (M/8) of sample u / (M/8), all positions.</summary>
+    private static void Units<T>(ConvGeometry g, Layout layout, T* x, T* w, T* y, int* taps, ConvEpilogue? epilogue, int u0, int u1)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        const int mr = MicroKernel.MR;
+        var nr = 2 * Vector512<T>.Count;
+        var blocks = g.M / mr;
+        var buffer = Scratch<T>.Get(0, layout.Size);
+        var rows = Scratch<T>.Get(1, mr * layout.Positions);
+        fixed (T* pb = buffer, pr = rows)
+        {
+            var sample = -1;
+            for (var u = u0; u < u1; u++)
+            {
+                var (n, m0) = (u / blocks, u % blocks * mr);
+                if (n != sample)
+                {
+                    Fill(g, layout, new ReadOnlySpan<T>(x + (long)n * g.C * g.H * g.W, g.C * g.H * g.W), new Span<T>(pb, layout.Size));
+                    sample = n;
+                }
+                for (var p0 = 0; p0 < layout.Positions; p0 += nr)
+                    MicroKernel.RunTaps512(g.Kc, w + (long)m0 * g.Kc, g.Kc, pb + p0, taps, pr + p0, layout.Positions, narrow: false);
+                for (var r = 0; r < mr; r++)
+                {
+                    var plane = ((long)n * g.M + m0 + r) * g.P;
+                    for (var oh = 0; oh < g.OH; oh++)
+                    {
+                        var src = new ReadOnlySpan<T>(pr + r * layout.Positions + oh * layout.Wq, g.OW);
+                        var at = plane + oh * g.OW;
+                        var dst = new Span<T>(y + at, g.OW);
+                        if (epilogue is null) src.CopyTo(dst);
+                        else epilogue.Apply(src, dst, m0 + r, (int)at);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Copies one sample into its zero-padded phase planes (padding and slack zero).</summary>
+    private static void Fill<T>(ConvGeometry g, Layout layout, ReadOnlySpan<T> sample, Span<T> dst) where T : unmanaged
+    {
+        dst.Clear();
+        for (var c = 0; c < g.C; c++)
+        for (var ih = 0; ih < g.H; ih++)
+        {
+            var src = sample.Slice((c * g.H + ih) * g.W, g.W);
+            var (rowPhase, row) = ((ih + g.PH) % g.SH, (ih + g.PH) / g.SH);
+            for (var phase = 0; phase < g.SW; phase++)
+            {
+                // Input columns iw with (iw + PW) mod SW = phase, every SW-th from the first.
+                var first = ((phase - g.PW) % g.SW + g.SW) % g.SW;
+                if (first >= g.W) continue;
+                var count = (g.W - first + g.SW - 1) / g.SW;
+                var plane = (c * g.SH + rowPhase) * g.SW + phase;
+                var to = dst.Slice((plane * layout.Hq + row) * layout.Wq + (first + g.PW) / g.SW, count);
+                if (g.SW == 1) src.CopyTo(to);
+                else if (g.SW == 2) EveryOther.Gather(src[first..], to);
+                else for (var i = 0; i < count; i++) to[i] = src[first + i * g.SW];
+            }
+        }
+    }
+}
