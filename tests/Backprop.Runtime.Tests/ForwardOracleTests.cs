@@ -59,6 +59,41 @@ public class ForwardOracleTests
         }
     }
 
+    /// <summary>
+    /// float32 erf and GELU (vector kernels: a polynomial below |x| = 1, 1 − exp of a fitted ln erfc up to 3.92, ±1 beyond)
+    /// on a dense grid that crosses both seams, against the float64 op, and at the special values.
+    /// </summary>
+    [Fact]
+    public void Float32_erf_and_gelu_are_within_a_few_ulps_everywhere()
+    {
+        var grid = Enumerable.Range(-60_000, 120_001).Select(i => i * 1e-4).Concat([0.99999994, 1.0000001, 3.9199998, 3.92, 3.9200001, 1e-30, -1e-30]).ToArray();
+        foreach (var op in new[] { "Erf", "Gelu" })
+        {
+            var y64 = Ops.Call(op, Tensor.FromArray(grid)).ToDoubleArray();
+            var y32 = Ops.Call(op, Tensor.FromArray(grid.Select(v => (float)v).ToArray())).ToDoubleArray();
+            var worst = 0.0;
+            for (var i = 0; i < grid.Length; i++)
+            {
+                // float32 inputs are rounded: compare with the float64 op at the rounded input, error relative to max(|y|, 1e-30) below 1 and absolute above.
+                var x = (double)(float)grid[i];
+                var expected = Ops.Call(op, Tensor.FromArray(new[] { x })).ToDoubleArray()[0];
+                if (i % 7 != 0 && x == grid[i]) expected = y64[i];
+                var err = Math.Abs(y32[i] - expected) / Math.Max(1, Math.Abs(expected));
+                worst = Math.Max(worst, err);
+                Assert.True(err < 2.5e-7, $"{op}({x:R}) = {y32[i]:R} in float32, {expected:R} in float64");
+            }
+            Assert.True(worst > 0, "the float32 kernel should differ from float64 somewhere (is the float32 path in use?)");
+        }
+        var special = Ops.Call("Erf", Tensor.FromArray(new[] { float.PositiveInfinity, float.NegativeInfinity, float.NaN, 0f, -0f, 10f, -10f })).ToFloatArray();
+        Assert.Equal(new[] { 1f, -1f }, special[..2]);
+        Assert.True(float.IsNaN(special[2]));
+        Assert.Equal(new[] { 0f, 0f, 1f, -1f }, special[3..]);
+        var gelu = Ops.Call("Gelu", Tensor.FromArray(new[] { float.PositiveInfinity, float.NaN, -20f, 20f })).ToFloatArray();
+        Assert.Equal(float.PositiveInfinity, gelu[0]);
+        Assert.True(float.IsNaN(gelu[1]));
+        Assert.Equal(new[] { -0f, 20f }, gelu[2..]);
+    }
+
     /// <summary>Tensors big enough that the kernels split across cores give the math library's values everywhere.</summary>
     [Theory]
     [InlineData("Relu")]
