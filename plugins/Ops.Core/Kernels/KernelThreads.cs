@@ -69,12 +69,21 @@ internal static class KernelThreads
     }
 
     /// <summary>
-    /// Splits [0, <paramref name="count"/>) into contiguous ranges — about four per thread, so uneven ranges even out — and
-    /// runs body(first, last) on each, on up to <paramref name="threads"/> threads (inline for one).
+    /// Splits [0, <paramref name="count"/>) into contiguous ranges and runs body(first, last) on each, on up to
+    /// <paramref name="threads"/> threads (inline for one). With all threads, one equal range per thread, pinned as in
+    /// <see cref="ForEachThread"/>: row-wise ops that follow each other (a GEMM split by rows, an elementwise map, a
+    /// softmax or normalisation over rows) then each read on a core the rows that core wrote. Measured on MiniLM's
+    /// forward: equal when the host keeps the two vCPUs close, ~5 % faster when it places them apart. Otherwise about
+    /// four ranges per thread, claimed as threads free up.
     /// </summary>
     public static void ForRanges(int count, int threads, Action<int, int> body)
     {
         if (count <= 0) return;
+        if (threads >= Threads && count >= Threads && Threads > 1)
+        {
+            ForEachThread(p => body((int)((long)count * p / Threads), (int)((long)count * (p + 1) / Threads)));
+            return;
+        }
         var parts = threads <= 1 ? 1 : Math.Min(count, 4 * threads);
         For(parts, threads, p => body((int)((long)count * p / parts), (int)((long)count * (p + 1) / parts)));
     }

@@ -6,7 +6,10 @@ internal delegate void SpanMap<T>(ReadOnlySpan<T> x, Span<T> y);
 /// <summary>A map from two spans to a third, all of the same length.</summary>
 internal delegate void SpanMap2<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> g, Span<T> y);
 
-/// <summary>Splits elementwise kernels over large tensors across the kernel threads (small ones stay on the caller).</summary>
+/// <summary>
+/// Splits elementwise kernels over large tensors across the kernel threads in contiguous shares, one per thread
+/// (<see cref="KernelThreads.ForRanges"/>); small ones stay on the caller.
+/// </summary>
 internal static unsafe class SpanParallel
 {
     /// <summary>Elements per piece; below two pieces the map runs inline.</summary>
@@ -22,10 +25,10 @@ internal static unsafe class SpanParallel
         fixed (T* px = x, py = y)
         {
             var (ax, ay, n) = ((IntPtr)px, (IntPtr)py, x.Length);
-            KernelThreads.For((n + Piece - 1) / Piece, Environment.ProcessorCount, c =>
+            KernelThreads.ForRanges((n + Piece - 1) / Piece, KernelThreads.Threads, (first, last) =>
             {
-                var start = c * Piece;
-                var length = Math.Min(Piece, n - start);
+                var start = first * Piece;
+                var length = Math.Min(last * Piece, n) - start;
                 map(new ReadOnlySpan<T>((T*)ax + start, length), new Span<T>((T*)ay + start, length));
             });
         }
@@ -42,10 +45,10 @@ internal static unsafe class SpanParallel
         fixed (T* px = x, pg = g, py = y)
         {
             var (ax, ag, ay, n) = ((IntPtr)px, (IntPtr)pg, (IntPtr)py, x.Length);
-            KernelThreads.For((n + Piece - 1) / Piece, Environment.ProcessorCount, c =>
+            KernelThreads.ForRanges((n + Piece - 1) / Piece, KernelThreads.Threads, (first, last) =>
             {
-                var start = c * Piece;
-                var length = Math.Min(Piece, n - start);
+                var start = first * Piece;
+                var length = Math.Min(last * Piece, n) - start;
                 map(new ReadOnlySpan<T>((T*)ax + start, length), new ReadOnlySpan<T>((T*)ag + start, length), new Span<T>((T*)ay + start, length));
             });
         }

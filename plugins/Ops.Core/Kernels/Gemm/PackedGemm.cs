@@ -66,16 +66,18 @@ internal sealed unsafe class PackedGemm : IGemm
         private readonly int _nr = NR<T>();
 
         /// <summary>
-        /// Splits C along its larger dimension into one part per thread and runs the sequential algorithm on each
-        /// (one fork-join per GEMM). Splitting rows repeats the packing of B in each part, splitting columns that of A:
-        /// either costs about 1/(size of the split dimension ÷ threads) of the arithmetic.
+        /// Splits C into one part per thread and runs the sequential algorithm on each (one fork-join per GEMM): by rows
+        /// when they outnumber the columns or give each thread at least 64, else by columns. Splitting rows repeats the
+        /// packing of B in each part, splitting columns that of A: either costs about 1/(size of the split dimension ÷
+        /// threads) of the arithmetic. Rows are preferred, and parts are pinned to threads
+        /// (<see cref="KernelThreads.ForEachThread"/>), so that the next row-wise op finds its rows on the core that wrote them.
         /// </summary>
         public void Run()
         {
             var threads = Math.Max(1, MaxThreads);
             var work = (long)m * n * k;
             var parts = work < 8 * SmallWork ? 1 : threads;
-            var splitRows = m >= n;
+            var splitRows = m >= n || m >= 64 * threads;
             var unit = splitRows ? MicroKernel.MR : _nr;
             var extent = splitRows ? m : n;
             parts = Math.Max(1, Math.Min(parts, (extent + unit - 1) / unit));
@@ -86,7 +88,7 @@ internal sealed unsafe class PackedGemm : IGemm
             }
             var chunk = ((extent + parts - 1) / parts + unit - 1) / unit * unit;
             var (pa, pb, pc) = ((nint)a, (nint)b, (nint)c);
-            KernelThreads.For(parts, threads, part =>
+            Action<int> body = part =>
             {
                 var start = part * chunk;
                 var size = Math.Min(chunk, extent - start);
@@ -101,7 +103,9 @@ internal sealed unsafe class PackedGemm : IGemm
                     var bPart = (T*)pb + (transB ? (long)start * ldb : start);
                     Sequential((T*)pa, bPart, (T*)pc + start, m, size);
                 }
-            });
+            };
+            if (parts == KernelThreads.Threads) KernelThreads.ForEachThread(body);
+            else KernelThreads.For(parts, threads, body);
         }
 
         /// <summary>The BLIS loop nest on one part of C (rows × cols), single-threaded.</summary>
