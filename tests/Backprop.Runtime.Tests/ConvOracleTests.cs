@@ -243,6 +243,44 @@ public class ConvOracleTests
         });
     }
 
+    /// <summary>
+    /// Input gradients of 3×3 stride-1 convolutions on small planes, which run as a forward convolution of dY with flipped
+    /// filters through the small-plane kernel (FlatConv) or Winograd.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 16, 24, 7, 7, 1, 1, 1, 1, false)]   // ResNet's last stage at batch 1
+    [InlineData(2, 8, 16, 6, 9, 0, 1, 2, 1, true)]     // uneven pads, two samples, float64
+    [InlineData(1, 32, 8, 14, 14, 1, 1, 1, 1, false)]  // 14 × 14
+    [InlineData(8, 16, 16, 7, 7, 1, 1, 1, 1, false)]   // eight samples
+    public void Input_gradient_of_small_plane_convolutions_matches_plain_loops(int n, int c, int m, int h, int w, int top, int left, int bottom, int right, bool f64)
+    {
+        var dtype = f64 ? DType.Float64 : DType.Float32;
+        var (oh, ow) = (h + top + bottom - 2, w + left + right - 2);
+        var x = Tensor.Uniform(new Shape(n, c, h, w), _rng, dtype: dtype);
+        var wt = Tensor.Uniform(new Shape(m, c, 3, 3), _rng, dtype: dtype);
+        var seed = Tensor.Uniform(new Shape(n, m, oh, ow), _rng, dtype: dtype);
+        x.RequiresGrad = true;
+        var attrs = OpAttributes.Of(("strides", new[] { 1, 1 }), ("pads", new[] { top, left, bottom, right }));
+        var dx = Autograd.Grad(Ops.Call("Conv", attrs, x, wt), x, seed).ToDoubleArray();
+        var (wv, sv) = (wt.ToDoubleArray(), seed.ToDoubleArray());
+        for (var ni = 0; ni < n; ni++)
+        for (var ci = 0; ci < c; ci++)
+        for (var ih = 0; ih < h; ih++)
+        for (var iw = 0; iw < w; iw++)
+        {
+            var s = 0.0;
+            for (var mi = 0; mi < m; mi++)
+            for (var p = 0; p < 3; p++)
+            for (var q = 0; q < 3; q++)
+            {
+                var (i, j) = (ih + top - p, iw + left - q);
+                if (i < 0 || i >= oh || j < 0 || j >= ow) continue;
+                s += sv[((ni * m + mi) * oh + i) * ow + j] * wv[((mi * c + ci) * 3 + p) * 3 + q];
+            }
+            TestEnv.Close(s, dx[((ni * c + ci) * h + ih) * w + iw], f64 ? 1e-11 : 2e-5, $"dX[{ni},{ci},{ih},{iw}]");
+        }
+    }
+
     /// <summary>x[n, channel, ih, iw] of a square [·, c, size, size] input, 0 in the padding.</summary>
     [Theory]
     [InlineData(2, 3, 16, 37, 75, 7, 7, 2, 2, 3, 3, 3, 3, true, true)]      // the ResNet stem's window, odd sizes, 6-column tail
