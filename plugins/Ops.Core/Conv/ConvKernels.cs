@@ -251,6 +251,11 @@ internal static class ConvKernels
 
     public static void GradWeight<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor dy, Tensor dw) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (WinogradWeightGradient.Applies(g))
+        {
+            WinogradWeightGradient.Run<T>(router, kernels, g, x, dy, dw);
+            return;
+        }
         var chunk = Chunk(g);
         var parts = KernelThreads.Threads;
         var dtype = DTypeExtensions.Of<T>();

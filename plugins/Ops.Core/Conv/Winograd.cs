@@ -178,7 +178,7 @@ internal static class Winograd
     }
 
     /// <summary>V[ξ][c][t] = (Bᵀ·d·B)[ξ] for every 4×4 input tile d (zero outside the image) in tile rows [u0, u1), one run of tile rows at a time.</summary>
-    private static void Inputs<T>(Tensor x, T[] v, ConvGeometry g, int n0, int u0, int u1, int th, int tw) where T : unmanaged, IFloatingPointIeee754<T>
+    internal static void Inputs<T>(Tensor x, T[] v, ConvGeometry g, int n0, int u0, int u1, int th, int tw) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var width = (u1 - u0) * tw;
         var planeStride = g.C * width; // distance between ξ planes of V

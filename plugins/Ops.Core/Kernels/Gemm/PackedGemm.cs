@@ -76,7 +76,7 @@ internal sealed unsafe class PackedGemm : IGemm
         {
             var threads = Math.Max(1, MaxThreads);
             var work = (long)m * n * k;
-            var parts = work < 8 * SmallWork ? 1 : threads;
+            var parts = work < 8 * SmallWork || KernelThreads.InParallel ? 1 : threads;
             var splitRows = m >= n || m >= 64 * threads;
             var unit = splitRows ? MicroKernel.MR : _nr;
             var extent = splitRows ? m : n;
