@@ -212,8 +212,8 @@ public class ConvOracleTests
     [InlineData(3, 8, 16, 21, 3, 2, 1)]  // bands of output rows across samples, each core summing into its own copy of dW
     [InlineData(2, 16, 16, 32, 3, 1, 2)] // grouped, bands
     [InlineData(1, 64, 72, 8, 1, 1, 1)]  // filters outweigh the input: one shared patch matrix
-    [InlineData(2, 16, 24, 13, 3, 1, 1)] // Winograd (odd size: partial tiles at the edge)
-    [InlineData(3, 32, 16, 14, 3, 1, 1)] // Winograd, several samples per chunk
+    [InlineData(2, 64, 72, 13, 3, 1, 1)] // Winograd (odd size: partial tiles at the edge)
+    [InlineData(3, 64, 64, 14, 3, 1, 1)] // Winograd, several samples per chunk
     public void Weight_gradient_split_between_cores_matches_plain_loops(int n, int c, int m, int size, int k, int stride, int group)
     {
         WithManagedGemm(rt =>

@@ -13,8 +13,12 @@ internal static class WinogradWeightGradient
 {
     private const int Budget = 1 << 21; // elements of the V (and E) scratch per chunk of tile rows
 
-    /// <summary>Where the forward Winograd applies (3×3, stride 1, ungrouped, enough channels and tiles).</summary>
-    public static bool Applies(ConvGeometry g) => Winograd.Applies(g);
+    /// <summary>
+    /// Where the forward Winograd applies (3×3, stride 1, ungrouped, enough tiles) with at least 64 channels each way: the
+    /// 16 products are M × C, and narrower ones lose to im2col (batch 8, per layer: ResNet18's 64–512-channel layers
+    /// 12.4–12.9 against 13.1–15.9 ms; the benchmark CNN's 32 → 64 layer made its step 22 → 26 ms).
+    /// </summary>
+    public static bool Applies(ConvGeometry g) => Winograd.Applies(g) && g.C >= 64 && g.M >= 64;
 
     /// <summary>Writes dW (overwriting it) from the input x and the output gradient dy.</summary>
     public static void Run<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor dy, Tensor dw)

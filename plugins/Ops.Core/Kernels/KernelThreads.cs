@@ -33,12 +33,6 @@ internal static class KernelThreads
     /// </summary>
     public static void ForEachThread(Action<int> body) => Run(Threads, Threads, body, pinned: true);
 
-    /// <summary>
-    /// True on a thread that is running a part of a parallel loop: a kernel called there runs inline anyway, so it should
-    /// not cut itself into parts (a GEMM split in two inline parts packs its shared operand twice).
-    /// </summary>
-    public static bool InParallel => t_inside;
-
     /// <summary>Threads a kernel may use: the processor count.</summary>
     public static int Threads { get; } = Math.Max(1, Environment.ProcessorCount);
 

@@ -67,7 +67,7 @@ internal sealed unsafe class PackedGemm : IGemm
 
         /// <summary>
         /// Splits C into one part per thread and runs the sequential algorithm on each (one fork-join per GEMM): by rows
-        /// when they outnumber the columns or give each thread at least 64, else by columns. Splitting rows repeats the
+        /// when they outnumber the columns or give each thread at least 256, else by columns. Splitting rows repeats the
         /// packing of B in each part, splitting columns that of A: either costs about 1/(size of the split dimension ÷
         /// threads) of the arithmetic. Rows are preferred, and parts are pinned to threads
         /// (<see cref="KernelThreads.ForEachThread"/>), so that the next row-wise op finds its rows on the core that wrote them.
@@ -76,8 +76,8 @@ internal sealed unsafe class PackedGemm : IGemm
         {
             var threads = Math.Max(1, MaxThreads);
             var work = (long)m * n * k;
-            var parts = work < 8 * SmallWork || KernelThreads.InParallel ? 1 : threads;
-            var splitRows = m >= n || m >= 64 * threads;
+            var parts = work < 8 * SmallWork ? 1 : threads;
+            var splitRows = m >= n || m >= 256 * threads;
             var unit = splitRows ? MicroKernel.MR : _nr;
             var extent = splitRows ? m : n;
             parts = Math.Max(1, Math.Min(parts, (extent + unit - 1) / unit));
