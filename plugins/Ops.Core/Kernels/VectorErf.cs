@@ -6,9 +6,9 @@ namespace Backprop.Plugins.Core;
 /// <summary>
 /// erf and a bounded exp on float32 SIMD vectors, built for GELU's millions of elements: fused multiply-adds only, no
 /// division, no branches. erf(x) = x·A(x²) for |x| &lt; 1 and ±(1 − exp(B(|x|))) for |x| ≥ 1, |x| clamped to 3.92 (where
-/// erf already rounds to 1 in float32), with A of degree 5 and B ≈ ln erfc of degree 8 fitted near-minimax in float64 (Lawson's
-/// reweighted least squares against mpmath; absolute error of the fits 3.9e-8 and 1.3e-9). Evaluated in float32 the
-/// result stays within a few 1e-8 of erf (tests compare with the float64 series).
+/// erf already rounds to 1 in float32), with A of degree 5 and B ≈ ln erfc of degree 8 fitted near-minimax in float64
+/// (Lawson's reweighted least squares against mpmath, tools/fits/vector_erf_fit.py; absolute error of the fits 3.9e-8 and
+/// 1.3e-9). Evaluated in float32 the result stays within a few 1e-8 of erf (tests compare with the float64 op).
 /// </summary>
 internal static class VectorErf
 {
