@@ -94,6 +94,28 @@ public class ForwardOracleTests
         Assert.Equal(new[] { -0f, 20f }, gelu[2..]);
     }
 
+    /// <summary>BatchNorm's batch statistics on planes long enough for the vector loops (and a ragged tail), against float64 loops.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Channel_moments_match_two_pass_loops(bool f64)
+    {
+        var rt = TestEnv.Runtime;
+        var (n, c, plane) = (3, 5, 37 * 41);
+        var x = Tensor.Uniform(new Shape(n, c, 37, 41), _rng, -3, 5, dtype: f64 ? DType.Float64 : DType.Float32);
+        Tensor[] y;
+        using (rt.Activate()) y = rt.Invoke(Ops.BackpropDomain, "ChannelMoments", [x], OpAttributes.Of(("epsilon", 1e-3)));
+        var (xs, mean, invStd) = (x.ToDoubleArray(), y[0].ToDoubleArray(), y[1].ToDoubleArray());
+        for (var ch = 0; ch < c; ch++)
+        {
+            var values = Enumerable.Range(0, n).SelectMany(i => xs.Skip((i * c + ch) * plane).Take(plane)).ToArray();
+            var mu = values.Average();
+            var variance = values.Sum(v => (v - mu) * (v - mu)) / values.Length;
+            Close(mu, mean[ch], f64 ? 1e-13 : 1e-6, $"mean[{ch}]");
+            Close(1 / Math.Sqrt(variance + 1e-3), invStd[ch], f64 ? 1e-13 : 1e-6, $"invStd[{ch}]");
+        }
+    }
+
     /// <summary>Tensors big enough that the kernels split across cores give the math library's values everywhere.</summary>
     [Theory]
     [InlineData("Relu")]
