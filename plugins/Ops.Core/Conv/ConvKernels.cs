@@ -222,13 +222,13 @@ internal static class ConvKernels
 
     public static void GradInput<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor dy, Tensor w, Tensor dx) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (Winograd.Transposed(g) is { } backward && (Winograd.Applies(backward) || FlatConv.Applies(backward)))
+        // dX is the 3×3 correlation of dY with the flipped, channel-transposed filters: a forward kernel applies to it.
+        // Winograd first (at 7×7, batch 8: 12.4 against the small-plane kernel's 13.9 ms), the small-plane kernel where
+        // Winograd has too few tiles (batch 1).
+        if (Winograd.Transposed(g) is { } backward && Winograd.Applies(backward) is var winograd && (winograd || FlatConv.Applies(backward)))
         {
-            // dX is the 3×3 correlation of dY with the flipped, channel-transposed filters: a forward kernel applies to it.
-            // Winograd first (at 7×7, batch 8: 12.4 against the small-plane kernel's 13.9 ms), the small-plane kernel
-            // where Winograd has too few tiles (batch 1).
             var flipped = Winograd.Flip<T>(w, g);
-            if (Winograd.Applies(backward)) Winograd.Forward<T>(router, kernels, backward, dy, flipped, dx, null);
+            if (winograd) Winograd.Forward<T>(router, kernels, backward, dy, flipped, dx, null);
             else FlatConv.Forward<T>(backward, dy, flipped, dx, null);
             return;
         }

@@ -16,10 +16,7 @@ internal static unsafe class DirectConv
 {
     private static readonly bool Enabled = Environment.GetEnvironmentVariable("BACKPROP_DIRECT_CONV") != "0";
 
-    /// <summary>Multiply-adds from which the rows are split between cores.</summary>
-    private const long SplitWork = 1 << 18;
-
-    /// <summary>The padded, phase-split copy of one sample: C·SW planes of Hp rows of Wq elements.</summary>
+    /// <summary>The padded, phase-split copy of one sample (<see cref="PhasePlanes"/> without row phases): C·SW planes of Hp rows of Wq elements.</summary>
     private readonly record struct Layout(int Hp, int Wq, int Size);
 
     private static Layout LayoutOf(ConvGeometry g, int nr)
@@ -38,29 +35,9 @@ internal static unsafe class DirectConv
 
     public static void Forward<T>(ConvGeometry g, Tensor x, Tensor w, Tensor y, ConvEpilogue? epilogue) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var nr = 2 * Vector512<T>.Count;
-        var layout = LayoutOf(g, nr);
-        var taps = new int[g.Kc];
-        for (var c = 0; c < g.C; c++)
-        for (var kh = 0; kh < g.KH; kh++)
-        for (var kw = 0; kw < g.KW; kw++)
-            taps[(c * g.KH + kh) * g.KW + kw] = ((c * g.SW + kw % g.SW) * layout.Hp + kh) * layout.Wq + kw / g.SW;
-        var units = g.N * g.OH;
-        var parts = (long)g.M * g.Kc * g.N * g.P >= SplitWork ? Math.Min(KernelThreads.Threads, units) : 1;
-        fixed (T* px = x.Span<T>(), pw = w.Span<T>(), py = y.Span<T>())
-        fixed (int* pt = taps)
-        {
-            var (ax, aw, ay, at) = ((nint)px, (nint)pw, (nint)py, (nint)pt);
-            if (parts == 1)
-            {
-                Band<T>(g, layout, px, pw, py, pt, epilogue, 0, units);
-                return;
-            }
-            KernelThreads.ForEachThread(part =>
-            {
-                if (part < parts) Band<T>(g, layout, (T*)ax, (T*)aw, (T*)ay, (int*)at, epilogue, (int)((long)units * part / parts), (int)((long)units * (part + 1) / parts));
-            });
-        }
+        var layout = LayoutOf(g, 2 * Vector512<T>.Count);
+        var taps = PhasePlanes.Taps(g, 1, layout.Hp, layout.Wq);
+        PhasePlanes.Run<T>(g, x, w, y, taps, g.N * g.OH, (px, pw, py, pt, u0, u1) => Band(g, layout, px, pw, py, pt, epilogue, u0, u1));
     }
 
     /// <summary>Output rows [u0, u1) over all samples (row u is output row u mod OH of sample u / OH), all filters.</summary>
@@ -79,7 +56,7 @@ internal static unsafe class DirectConv
                 var (n, oh) = (u / g.OH, u % g.OH);
                 if (n != sample)
                 {
-                    Fill(g, layout, new ReadOnlySpan<T>(x + (long)n * g.C * g.H * g.W, g.C * g.H * g.W), new Span<T>(pb, layout.Size));
+                    PhasePlanes.Fill(g, 1, layout.Hp, layout.Wq, new ReadOnlySpan<T>(x + (long)n * g.C * g.H * g.W, g.C * g.H * g.W), new Span<T>(pb, layout.Size));
                     sample = n;
                 }
                 var row = pb + (long)oh * g.SH * layout.Wq;
@@ -105,27 +82,6 @@ internal static unsafe class DirectConv
                         }
                     }
                 }
-            }
-        }
-    }
-
-    /// <summary>Copies one sample into the padded, phase-split layout (padding and slack zero).</summary>
-    private static void Fill<T>(ConvGeometry g, Layout layout, ReadOnlySpan<T> sample, Span<T> dst) where T : unmanaged
-    {
-        dst.Clear();
-        for (var c = 0; c < g.C; c++)
-        for (var ih = 0; ih < g.H; ih++)
-        {
-            var src = sample.Slice((c * g.H + ih) * g.W, g.W);
-            for (var phase = 0; phase < g.SW; phase++)
-            {
-                // Input columns iw with (iw + PW) mod SW = phase, every SW-th from the first.
-                var first = ((phase - g.PW) % g.SW + g.SW) % g.SW;
-                if (first >= g.W) continue;
-                var count = (g.W - first + g.SW - 1) / g.SW;
-                var to = dst.Slice(((c * g.SW + phase) * layout.Hp + ih + g.PH) * layout.Wq + (first + g.PW) / g.SW, count);
-                if (g.SW == 1) src.CopyTo(to);
-                else EveryOther.Gather(src[first..], to);
             }
         }
     }

@@ -20,9 +20,6 @@ internal static unsafe class FlatConv
 {
     private static readonly bool Enabled = Environment.GetEnvironmentVariable("BACKPROP_FLAT_CONV") != "0";
 
-    /// <summary>Multiply-adds from which the work is split between cores.</summary>
-    private const long SplitWork = 1 << 18;
-
     /// <summary>Largest output plane served: larger planes have long rows, which im2col copies quickly.</summary>
     private const int MaxPlane = 256;
 
@@ -65,30 +62,9 @@ internal static unsafe class FlatConv
 
     public static void Forward<T>(ConvGeometry g, Tensor x, Tensor w, Tensor y, ConvEpilogue? epilogue) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var nr = 2 * Vector512<T>.Count;
-        var layout = LayoutOf(g, nr);
-        var taps = new int[g.Kc];
-        for (var c = 0; c < g.C; c++)
-        for (var kh = 0; kh < g.KH; kh++)
-        for (var kw = 0; kw < g.KW; kw++)
-            taps[(c * g.KH + kh) * g.KW + kw] = (((c * g.SH + kh % g.SH) * g.SW + kw % g.SW) * layout.Hq + kh / g.SH) * layout.Wq + kw / g.SW;
-        var blocks = g.M / MicroKernel.MR;
-        var units = g.N * blocks;
-        var parts = (long)g.M * g.Kc * g.N * g.P >= SplitWork ? Math.Min(KernelThreads.Threads, units) : 1;
-        fixed (T* px = x.Span<T>(), pw = w.Span<T>(), py = y.Span<T>())
-        fixed (int* pt = taps)
-        {
-            var (ax, aw, ay, at) = ((nint)px, (nint)pw, (nint)py, (nint)pt);
-            if (parts == 1)
-            {
-                Units<T>(g, layout, px, pw, py, pt, epilogue, 0, units);
-                return;
-            }
-            KernelThreads.ForEachThread(part =>
-            {
-                if (part < parts) Units<T>(g, layout, (T*)ax, (T*)aw, (T*)ay, (int*)at, epilogue, (int)((long)units * part / parts), (int)((long)units * (part + 1) / parts));
-            });
-        }
+        var layout = LayoutOf(g, 2 * Vector512<T>.Count);
+        var taps = PhasePlanes.Taps(g, g.SH, layout.Hq, layout.Wq);
+        PhasePlanes.Run<T>(g, x, w, y, taps, g.N * (g.M / MicroKernel.MR), (px, pw, py, pt, u0, u1) => Units(g, layout, px, pw, py, pt, epilogue, u0, u1));
     }
 
     /// <summary>Units [u0, u1): unit u is filter block u mod (M/8) of sample u / (M/8), all positions.</summary>
@@ -108,7 +84,7 @@ internal static unsafe class FlatConv
                 var (n, m0) = (u / blocks, u % blocks * mr);
                 if (n != sample)
                 {
-                    Fill(g, layout, new ReadOnlySpan<T>(x + (long)n * g.C * g.H * g.W, g.C * g.H * g.W), new Span<T>(pb, layout.Size));
+                    PhasePlanes.Fill(g, g.SH, layout.Hq, layout.Wq, new ReadOnlySpan<T>(x + (long)n * g.C * g.H * g.W, g.C * g.H * g.W), new Span<T>(pb, layout.Size));
                     sample = n;
                 }
                 for (var p0 = 0; p0 < layout.Positions; p0 += nr)
@@ -125,30 +101,6 @@ internal static unsafe class FlatConv
                         else epilogue.Apply(src, dst, m0 + r, (int)at);
                     }
                 }
-            }
-        }
-    }
-
-    /// <summary>Copies one sample into its zero-padded phase planes (padding and slack zero).</summary>
-    private static void Fill<T>(ConvGeometry g, Layout layout, ReadOnlySpan<T> sample, Span<T> dst) where T : unmanaged
-    {
-        dst.Clear();
-        for (var c = 0; c < g.C; c++)
-        for (var ih = 0; ih < g.H; ih++)
-        {
-            var src = sample.Slice((c * g.H + ih) * g.W, g.W);
-            var (rowPhase, row) = ((ih + g.PH) % g.SH, (ih + g.PH) / g.SH);
-            for (var phase = 0; phase < g.SW; phase++)
-            {
-                // Input columns iw with (iw + PW) mod SW = phase, every SW-th from the first.
-                var first = ((phase - g.PW) % g.SW + g.SW) % g.SW;
-                if (first >= g.W) continue;
-                var count = (g.W - first + g.SW - 1) / g.SW;
-                var plane = (c * g.SH + rowPhase) * g.SW + phase;
-                var to = dst.Slice((plane * layout.Hq + row) * layout.Wq + (first + g.PW) / g.SW, count);
-                if (g.SW == 1) src.CopyTo(to);
-                else if (g.SW == 2) EveryOther.Gather(src[first..], to);
-                else for (var i = 0; i < count; i++) to[i] = src[first + i * g.SW];
             }
         }
     }

@@ -39,12 +39,12 @@ internal static class SpecialFunctions
     {
         var w = System.Numerics.Vector<float>.Count;
         var i = 0;
-        for (; i <= x.Length - w; i += w) ErfVector(new System.Numerics.Vector<float>(x.Slice(i, w))).CopyTo(y.Slice(i, w));
+        for (; i <= x.Length - w; i += w) VectorErf.Erf(new System.Numerics.Vector<float>(x.Slice(i, w))).CopyTo(y.Slice(i, w));
         if (i == x.Length) return;
         // The ragged tail goes through the same vector form, zero-padded, so there is one formula to trust.
         Span<float> lanes = stackalloc float[w];
         x[i..].CopyTo(lanes);
-        ErfVector(new System.Numerics.Vector<float>(lanes)).CopyTo(lanes);
+        VectorErf.Erf(new System.Numerics.Vector<float>(lanes)).CopyTo(lanes);
         lanes[..(x.Length - i)].CopyTo(y[i..]);
     }
 
@@ -57,13 +57,13 @@ internal static class SpecialFunctions
         for (; i <= x.Length - w; i += w)
         {
             var v = new System.Numerics.Vector<float>(x.Slice(i, w));
-            (half * v * (System.Numerics.Vector<float>.One + ErfVector(v * scale))).CopyTo(y.Slice(i, w));
+            (half * v * (System.Numerics.Vector<float>.One + VectorErf.Erf(v * scale))).CopyTo(y.Slice(i, w));
         }
         if (i == x.Length) return;
         Span<float> lanes = stackalloc float[w];
         x[i..].CopyTo(lanes);
         var tail = new System.Numerics.Vector<float>(lanes);
-        (half * tail * (System.Numerics.Vector<float>.One + ErfVector(tail * scale))).CopyTo(lanes);
+        (half * tail * (System.Numerics.Vector<float>.One + VectorErf.Erf(tail * scale))).CopyTo(lanes);
         lanes[..(x.Length - i)].CopyTo(y[i..]);
     }
 
@@ -88,12 +88,10 @@ internal static class SpecialFunctions
     private static System.Numerics.Vector<float> GeluGradVector(System.Numerics.Vector<float> v, System.Numerics.Vector<float> g)
     {
         var half = new System.Numerics.Vector<float>(0.5f);
-        var cdf = half * (System.Numerics.Vector<float>.One + ErfVector(v * new System.Numerics.Vector<float>((float)(1 / Math.Sqrt(2)))));
+        var cdf = half * (System.Numerics.Vector<float>.One + VectorErf.Erf(v * new System.Numerics.Vector<float>((float)(1 / Math.Sqrt(2)))));
         var pdf = new System.Numerics.Vector<float>((float)(1 / Math.Sqrt(2 * Math.PI))) * VectorErf.Exp(-half * v * v);
         return g * (cdf + v * pdf);
     }
-
-    private static System.Numerics.Vector<float> ErfVector(System.Numerics.Vector<float> v) => VectorErf.Erf(v);
 
     /// <summary>erfc for x &gt; 0 by the continued fraction e^(−x²)/√π · 1/(x + ½/(x + 1/(x + (3/2)/(x + …)))) (modified Lentz).</summary>
     private static double Erfc(double x)
