@@ -35,7 +35,7 @@ internal static class WinogradWeightGradient
             var width = (u1 - u0) * tw;
             var v = Scratch<T>.Get(3, 16 * g.C * width);
             var e = Scratch<T>.Get(4, 16 * g.M * width);
-            Winograd.Inputs(x, v, g, 0, u0, u1, th, tw);
+            Winograd.Inputs<T, WinogradF2>(x, v, g, 0, u0, u1, th, tw);
             Expand(dy, e, g, u0, u1, th, tw);
             var beta = u0 == 0 ? T.Zero : T.One;
             // Sixteen independent products, side by side on the cores for the managed kernel (another backend threads itself).
