@@ -91,4 +91,54 @@ internal readonly struct WinogradF2 : IWinogradScheme
             }
         }
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Expand<T>(T[] y, T[] e, int count, int offset, int planeStride) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Span<T> lanes = stackalloc T[Vector<T>.Count];
+        for (var tx = 0; tx < count; tx += Vector<T>.Count)
+        {
+            var live = Math.Min(Vector<T>.Count, count - tx);
+            var (e0, o0, e1, o1) = (Load(y, tx), Load(y, count + tx), Load(y, 2 * count + tx), Load(y, 3 * count + tx));
+            // Columns first: r_a = (y_a0, y_a0 + y_a1, y_a0 − y_a1, −y_a1); then rows the same way.
+            var (a0, a1, a2, a3) = (e0, e0 + o0, e0 - o0, -o0);
+            var (b0, b1, b2, b3) = (e1, e1 + o1, e1 - o1, -o1);
+            var at = offset + tx;
+            Store(a0, e, at, live, lanes);
+            Store(a1, e, at + planeStride, live, lanes);
+            Store(a2, e, at + 2 * planeStride, live, lanes);
+            Store(a3, e, at + 3 * planeStride, live, lanes);
+            Store(a0 + b0, e, at + 4 * planeStride, live, lanes);
+            Store(a1 + b1, e, at + 5 * planeStride, live, lanes);
+            Store(a2 + b2, e, at + 6 * planeStride, live, lanes);
+            Store(a3 + b3, e, at + 7 * planeStride, live, lanes);
+            Store(a0 - b0, e, at + 8 * planeStride, live, lanes);
+            Store(a1 - b1, e, at + 9 * planeStride, live, lanes);
+            Store(a2 - b2, e, at + 10 * planeStride, live, lanes);
+            Store(a3 - b3, e, at + 11 * planeStride, live, lanes);
+            Store(-b0, e, at + 12 * planeStride, live, lanes);
+            Store(-b1, e, at + 13 * planeStride, live, lanes);
+            Store(-b2, e, at + 14 * planeStride, live, lanes);
+            Store(-b3, e, at + 15 * planeStride, live, lanes);
+        }
+    }
+
+    /// <summary>Gᵀ = [1 ½ ½ 0; 0 ½ −½ 0; 0 ½ ½ 1] down the columns, then along the rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Reduce<T>(T[] du, int at, int planeStride, Span<Vector<T>> taps) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var half = new Vector<T>(T.CreateTruncating(0.5));
+        Span<Vector<T>> t = stackalloc Vector<T>[12]; // t[4p + j] = (Gᵀ·∂U)[p][j]
+        for (var j = 0; j < 4; j++)
+        {
+            var (a, b, d, f) = (Load(du, at + j * planeStride), Load(du, at + (4 + j) * planeStride), Load(du, at + (8 + j) * planeStride),
+                Load(du, at + (12 + j) * planeStride));
+            (t[j], t[4 + j], t[8 + j]) = (a + half * (b + d), half * (b - d), half * (b + d) + f);
+        }
+        for (var p = 0; p < 3; p++)
+        {
+            var (a, b, d, f) = (t[4 * p], t[4 * p + 1], t[4 * p + 2], t[4 * p + 3]);
+            (taps[3 * p], taps[3 * p + 1], taps[3 * p + 2]) = (a + half * (b + d), half * (b - d), half * (b + d) + f);
+        }
+    }
 }

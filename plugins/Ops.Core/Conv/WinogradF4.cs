@@ -137,4 +137,73 @@ internal readonly struct WinogradF4 : IWinogradScheme
         var (c, d) = (m3 + m4, m3 - m4);
         return (m0 + a + c, b + two * d, a + four * c, b + eight * d + m5);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Expand<T>(T[] y, T[] e, int count, int offset, int planeStride) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Span<Vector<T>> r = stackalloc Vector<T>[24]; // r[6a + ξ] = (y·Aᵀ)[a][ξ]
+        Span<T> lanes = stackalloc T[Vector<T>.Count];
+        for (var tx = 0; tx < count; tx += Vector<T>.Count)
+        {
+            var live = Math.Min(Vector<T>.Count, count - tx);
+            for (var a = 0; a < 4; a++)
+            {
+                var at = 4 * a * count + tx;
+                (r[6 * a], r[6 * a + 1], r[6 * a + 2], r[6 * a + 3], r[6 * a + 4], r[6 * a + 5]) =
+                    Spread(Load(y, at), Load(y, at + count), Load(y, at + 2 * count), Load(y, at + 3 * count));
+            }
+            for (var j = 0; j < 6; j++)
+            {
+                var (e0, e1, e2, e3, e4, e5) = Spread(r[j], r[6 + j], r[12 + j], r[18 + j]);
+                var at = j * planeStride + offset + tx;
+                var p = 6 * planeStride;
+                Store(e0, e, at, live, lanes);
+                Store(e1, e, at + p, live, lanes);
+                Store(e2, e, at + 2 * p, live, lanes);
+                Store(e3, e, at + 3 * p, live, lanes);
+                Store(e4, e, at + 4 * p, live, lanes);
+                Store(e5, e, at + 5 * p, live, lanes);
+            }
+        }
+    }
+
+    /// <summary>A·(y0 … y3), A = Aᵀ transposed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector<T>, Vector<T>, Vector<T>, Vector<T>, Vector<T>, Vector<T>) Spread<T>(Vector<T> y0, Vector<T> y1, Vector<T> y2, Vector<T> y3)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (two, four, eight) = (new Vector<T>(T.CreateTruncating(2)), new Vector<T>(T.CreateTruncating(4)), new Vector<T>(T.CreateTruncating(8)));
+        var (even, odd) = (y0 + y2, y1 + y3);
+        var (even2, odd2) = (y0 + four * y2, two * y1 + eight * y3);
+        return (y0, even + odd, even - odd, even2 + odd2, even2 - odd2, y3);
+    }
+
+    /// <summary>Gᵀ down the columns, then along the rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Reduce<T>(T[] du, int at, int planeStride, Span<Vector<T>> taps) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Span<Vector<T>> t = stackalloc Vector<T>[18]; // t[6p + j] = (Gᵀ·∂U)[p][j]
+        for (var j = 0; j < 6; j++)
+        {
+            var s = 6 * planeStride;
+            var from = at + j * planeStride;
+            (t[j], t[6 + j], t[12 + j]) = Gather(Load(du, from), Load(du, from + s), Load(du, from + 2 * s), Load(du, from + 3 * s),
+                Load(du, from + 4 * s), Load(du, from + 5 * s));
+        }
+        for (var p = 0; p < 3; p++)
+            (taps[3 * p], taps[3 * p + 1], taps[3 * p + 2]) = Gather(t[6 * p], t[6 * p + 1], t[6 * p + 2], t[6 * p + 3], t[6 * p + 4], t[6 * p + 5]);
+    }
+
+    /// <summary>Gᵀ·(u0 … u5).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector<T>, Vector<T>, Vector<T>) Gather<T>(Vector<T> u0, Vector<T> u1, Vector<T> u2, Vector<T> u3, Vector<T> u4, Vector<T> u5)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var quarter = new Vector<T>(T.CreateTruncating(0.25));
+        var sixth = new Vector<T>(T.One / T.CreateTruncating(6));
+        var twelfth = new Vector<T>(T.One / T.CreateTruncating(12));
+        var twentyFourth = new Vector<T>(T.One / T.CreateTruncating(24));
+        var (outer, inner) = (u1 + u2, u3 + u4);
+        return (quarter * u0 - sixth * outer + twentyFourth * inner, sixth * (u2 - u1) + twelfth * (u3 - u4), sixth * (inner - outer) + u5);
+    }
 }

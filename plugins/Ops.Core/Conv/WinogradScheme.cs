@@ -35,6 +35,18 @@ internal interface IWinogradScheme
     /// M[ξ] at m[ξ·planeStride + offset + t] (readable a vector past the last tile).
     /// </summary>
     static abstract void Outputs<T>(T[] m, T[] rows, int count, int offset, int planeStride) where T : unmanaged, IFloatingPointIeee754<T>;
+
+    /// <summary>
+    /// For the weight gradient: e[ξ·planeStride + offset + t] = (A·y·Aᵀ)[ξ] for <paramref name="count"/> output-gradient
+    /// tiles t gathered as y[(m·a + b)·count + t] (readable a vector past the last tile).
+    /// </summary>
+    static abstract void Expand<T>(T[] y, T[] e, int count, int offset, int planeStride) where T : unmanaged, IFloatingPointIeee754<T>;
+
+    /// <summary>
+    /// For the weight gradient: taps[3p + q] = (Gᵀ·∂U·G)[p, q] for a vector of filters whose transformed gradient is
+    /// ∂U[ξ] = du[ξ·planeStride + at …].
+    /// </summary>
+    static abstract void Reduce<T>(T[] du, int at, int planeStride, Span<Vector<T>> taps) where T : unmanaged, IFloatingPointIeee754<T>;
 }
 
 /// <summary>Vector loads and partial stores shared by the schemes.</summary>
