@@ -21,8 +21,8 @@ internal sealed class MaxPool : IDifferentiableOp, IOpSamples
             && 2L * g.OH <= g.H && 2L * g.OW <= g.W; // ceil_mode can add a window that sticks out
         unsafe
         {
-            if (x.DType == DType.Float32) Planes(x.Span<float>(), y.Span<float>(), indices.Span<long>(), g, simple ? Pool2x2 : Pool);
-            else Planes(x.Span<double>(), y.Span<double>(), indices.Span<long>(), g, simple ? Pool2x2 : Pool);
+            if (x.DType == DType.Float32) Planes(x.Span<float>(), y.Span<float>(), indices.Span<long>(), g, simple ? Pool2x2 : MaxPoolWindows.Plane);
+            else Planes(x.Span<double>(), y.Span<double>(), indices.Span<long>(), g, simple ? Pool2x2 : MaxPoolWindows.Plane);
         }
         return [y, indices];
     }
@@ -73,62 +73,6 @@ internal sealed class MaxPool : IDifferentiableOp, IOpSamples
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static bool Same<T>(T v, T best) where T : System.Numerics.IFloatingPointIeee754<T> => v == best || (T.IsNaN(v) && T.IsNaN(best));
-
-    /// <summary>
-    /// Any window on one plane. Per output row, the window's rows inside the image are reduced column-wise with a SIMD max
-    /// first (NaN-propagating); each output then takes the max of its columns of that row and the index of the first
-    /// (row-major) input holding it, found by a short scan of the window — so the first maximum wins and a NaN propagates.
-    /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Pool<T>(T* src, T* values, long* indices, int plane, ConvGeometry g) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
-    {
-        // Geometry in locals: the JIT cannot keep fields of a heap object in registers across stores through pointers.
-        int h = g.H, w = g.W, oh = g.OH, ow = g.OW, kh = g.KH, kw = g.KW;
-        int sh = g.SH, sw = g.SW, ph = g.PH, pw = g.PW, dh = g.DH, dw = g.DW;
-        long planeStart = (long)plane * h * w, o = (long)plane * oh * ow;
-        Span<T> column = w <= 2048 ? stackalloc T[w] : new T[w];
-        for (var y = 0; y < oh; y++)
-        {
-            var top = y * sh - ph;
-            var (i0, i1) = Inside(top, dh, kh, h);
-            if (i0 < i1)
-            {
-                new ReadOnlySpan<T>(src + planeStart + (long)(top + i0 * dh) * w, w).CopyTo(column);
-                for (var i = i0 + 1; i < i1; i++)
-                    System.Numerics.Tensors.TensorPrimitives.Max(column, new ReadOnlySpan<T>(src + planeStart + (long)(top + i * dh) * w, w), column);
-            }
-            for (var x = 0; x < ow; x++, o++)
-            {
-                var iw0 = x * sw - pw;
-                var (j0, j1) = Inside(iw0, dw, kw, w);
-                if (i0 >= i1 || j0 >= j1)
-                {
-                    values[o] = T.NegativeInfinity;
-                    indices[o] = planeStart;
-                    continue;
-                }
-                var best = column[iw0 + j0 * dw];
-                for (var j = j0 + 1; j < j1; j++) best = T.Max(best, column[iw0 + j * dw]);
-                values[o] = best;
-                indices[o] = First(src, planeStart + (long)top * w + iw0, w, i0, i1, dh, j0, j1, dw, best);
-            }
-        }
-    }
-
-    /// <summary>Flat index of the first tap (row-major) of a window equal to <paramref name="best"/> (NaN matching NaN).</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static unsafe long First<T>(T* src, long origin, int w, int i0, int i1, int dh, int j0, int j1, int dw, T best) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
-    {
-        for (var i = i0; i < i1; i++)
-        {
-            var row = origin + (long)i * dh * w;
-            for (var j = j0; j < j1; j++)
-            {
-                if (Same(src[row + j * dw], best)) return row + j * dw;
-            }
-        }
-        return origin + (long)i0 * dh * w + j0 * dw; // unreachable: best is one of the taps
-    }
 
     /// <summary>Window taps [lo, hi) whose position start + tap·dilation lies in [0, size).</summary>
     internal static (int Lo, int Hi) Inside(int start, int dilation, int taps, int size)
