@@ -188,8 +188,9 @@ internal static class Winograd
 
     /// <summary>
     /// V[ξ][c][t] = (Bᵀ·d·B)[ξ] for every α × α input tile d (zero outside the image) in tile rows [u0, u1), one run of
-    /// tile rows at a time: each input row is copied into a zero-padded line and its tiles' columns gathered (every m-th
-    /// element from column j), then the tiles are transformed a vector at a time.
+    /// tile rows of a plane at a time: the run's input rows are copied once into a zero-padded block, each tile row's
+    /// columns gathered from it (every m-th element from column j), then the tiles are transformed a vector at a time.
+    /// (Padding and copying each of a tile's α rows separately cost ResNet's 7×7 layers as much as their products.)
     /// </summary>
     internal static void Inputs<T, S>(Tensor x, T[] v, ConvGeometry g, int n0, int u0, int u1, int th, int tw)
         where T : unmanaged, IFloatingPointIeee754<T> where S : IWinogradScheme
@@ -199,38 +200,45 @@ internal static class Winograd
         var planeStride = g.C * width; // distance between ξ planes of V
         var segments = new RowSpans(u0, u1, th);
         // From half a 64-byte vector of tiles up, the gathers write whole vectors (the last one past the row's tiles,
-        // overwritten by the next tile row or landing in the block's slack) and read the line that far; shorter rows go
-        // element by element.
+        // overwritten by the next tile row or landing in the block's slack) and read the block's row that far; shorter
+        // rows go element by element.
         var lanes = Vector512<T>.Count;
         var gathered = 2 * tw >= lanes ? (tw + lanes - 1) / lanes * lanes : tw;
         var blockStride = th * tw + lanes;
+        var pitch = step * gathered + alpha; // padded row: element q holds input column q − PW
+        var (lo, from) = (Math.Max(0, g.PW), Math.Max(0, -g.PW));
+        var length = Math.Max(0, Math.Min(g.W - from, pitch - lo));
         KernelThreads.ForRanges(g.C, Environment.ProcessorCount, (first, last) =>
         {
             ReadOnlySpan<T> src = x.Span<T>();
-            var padded = new T[step * gathered + alpha];
+            var padded = new T[(step * th + 2) * pitch + lanes];
             // e[(row·α + j)·blockStride + t] = row `row`, column j of tile t; whole vectors are loaded past the last tile.
             var e = new T[alpha * alpha * blockStride + Vector<T>.Count];
-            var (lo, from) = (Math.Max(0, g.PW), Math.Max(0, -g.PW));
-            var length = Math.Min(g.W - from, padded.Length - lo);
             for (var c = first; c < last; c++)
             {
                 foreach (var (n, ty0, ty1, before) in segments)
                 {
                     var plane = src.Slice(((n0 + n) * g.C + c) * g.H * g.W, g.H * g.W);
-                    for (var ty = ty0; ty < ty1; ty++)
+                    var rows = step * (ty1 - ty0) + 2; // input rows the run's tiles read, from step·ty0 − PH
+                    Array.Clear(padded, 0, rows * pitch);
+                    for (var r = 0; r < rows; r++)
                     {
-                        for (var row = 0; row < alpha; row++)
+                        var ih = step * ty0 - g.PH + r;
+                        if ((uint)ih < (uint)g.H && length > 0) plane.Slice(ih * g.W + from, length).CopyTo(padded.AsSpan(r * pitch + lo));
+                    }
+                    for (var ty = ty0; ty < ty1; ty++)
+                    for (var row = 0; row < alpha; row++)
+                    {
+                        var line = (step * (ty - ty0) + row) * pitch;
+                        for (var j = 0; j < alpha; j++)
                         {
-                            var ih = step * ty - g.PH + row;
-                            // padded[q] holds input column q − PW
-                            Array.Clear(padded);
-                            if ((uint)ih < (uint)g.H && length > 0) plane.Slice(ih * g.W + from, length).CopyTo(padded.AsSpan(lo));
-                            for (var j = 0; j < alpha; j++)
+                            var to = e.AsSpan((row * alpha + j) * blockStride + (ty - ty0) * tw, gathered);
+                            if (gathered == tw)
                             {
-                                var to = e.AsSpan((row * alpha + j) * blockStride + (ty - ty0) * tw, gathered);
-                                if (step == 2) EveryOther.Gather(padded.AsSpan(j), to);
-                                else EveryFourth.Gather(padded.AsSpan(j), to);
+                                for (var tx = 0; tx < tw; tx++) to[tx] = padded[line + j + step * tx];
                             }
+                            else if (step == 2) EveryOther.Gather(padded.AsSpan(line + j), to);
+                            else EveryFourth.Gather(padded.AsSpan(line + j), to);
                         }
                     }
                     S.Inputs(e, blockStride, v, (ty1 - ty0) * tw, c * width + before * tw, planeStride);
