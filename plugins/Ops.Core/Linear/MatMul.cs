@@ -76,7 +76,18 @@ internal sealed class MatMul : BilinearOp, IOpSamples
         if (ctx.NeedsInputGrad[0])
             ga = ta ? Ops.MatMul(b, g, transA: tb, transB: true) : Ops.MatMul(g, b, transA: false, transB: !tb);
         if (ctx.NeedsInputGrad[1])
-            gb = tb ? Ops.MatMul(g, a, transA: true, transB: ta) : Ops.MatMul(a, g, transA: !ta, transB: false);
+        {
+            if (b.Rank == 2 && a.Rank > 2 && !ta)
+            {
+                // One matrix applied to a stack (a linear layer over [batch, tokens, features]): its gradient sums over the
+                // stack, which is one GEMM over the flattened rows (K = batch · tokens) — not a product per matrix of the
+                // stack summed afterwards. MiniLM's weight gradients: 8 products with K = 128 plus a reduction → one product.
+                var rows = a.Shape.Size / a.Shape[-1];
+                var (a2, g2) = (Ops.Reshape(a, rows, a.Shape[-1]), Ops.Reshape(g, rows, g.Shape[-1]));
+                gb = tb ? Ops.MatMul(g2, a2, transA: true) : Ops.MatMul(a2, g2, transA: true);
+            }
+            else gb = tb ? Ops.MatMul(g, a, transA: true, transB: ta) : Ops.MatMul(a, g, transA: !ta, transB: false);
+        }
         return [ga is null ? null : Ops.SumTo(ga, a.Shape), gb is null ? null : Ops.SumTo(gb, b.Shape)];
     }
 
@@ -88,6 +99,7 @@ internal sealed class MatMul : BilinearOp, IOpSamples
         yield return new OpSample("batched 2x3x4 · 2x4x2", U(2, 3, 4), U(2, 4, 2));
         yield return new OpSample("broadcast 2x1x3x4 · 5x4x2", U(2, 1, 3, 4), U(5, 4, 2));
         yield return new OpSample("broadcast 3x4 · 2x4x5", U(3, 4), U(2, 4, 5));
+        yield return new OpSample("stack 2x2x3x4 · 4x5 (a linear layer)", U(2, 2, 3, 4), U(4, 5));
         foreach (var (ta, tb) in new[] { (true, false), (false, true), (true, true) })
         {
             var a = ta ? U(2, 4, 3) : U(2, 3, 4);
