@@ -228,7 +228,7 @@ internal static class ConvKernels
         if (Winograd.Transposed(g) is { } backward && Winograd.Applies(backward) is var winograd && (winograd || FlatConv.Applies(backward)))
         {
             var flipped = Winograd.Flip<T>(w, g);
-            if (winograd) Winograd.Forward<T>(router, kernels, backward, dy, flipped, dx, null);
+            if (winograd) Winograd.Forward<T>(router, kernels, backward, dy, flipped, dx, null, Winograd.Use.InputGradient);
             else FlatConv.Forward<T>(backward, dy, flipped, dx, null);
             return;
         }

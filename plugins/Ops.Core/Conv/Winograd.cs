@@ -70,30 +70,44 @@ internal static class Winograd
         return flipped;
     }
 
+    /// <summary>What a Winograd convolution computes; each has its own break-even for F(4×4, 3×3).</summary>
+    public enum Use
+    {
+        /// <summary>The forward convolution.</summary>
+        Forward,
+
+        /// <summary>The input gradient, a forward convolution of dY with flipped filters (<see cref="Transposed"/>).</summary>
+        InputGradient,
+
+        /// <summary>The weight gradient (<see cref="WinogradWeightGradient"/>).</summary>
+        WeightGradient,
+    }
+
     /// <summary>
-    /// Which scheme serves <paramref name="g"/>: F(4×4, 3×3) on planes of 20 × 20 outputs and more, else F(2×2, 3×3).
-    /// Measured on ResNet18's layers at batch 8 (two threads, forward / input gradient): 56² × 64 channels 10.0 / 10.4 →
-    /// 7.3–8.6 / 6.9–8.6 ms, 28² × 128 8.0–8.5 / 8.4–9.3 → 5.8–7.8 / 6.4–9.6 ms, but 14² × 256 no better (8.4–9.0 →
-    /// 8.6–11 ms: a third of its 4 × 4 tiles is padding and its transformed filters, 2.25× larger, dominate).
-    /// BACKPROP_WINOGRAD_TILE=2 or 4 forces one (F(4×4)'s float32 error is larger: see <see cref="WinogradF4"/>).
+    /// Which scheme serves <paramref name="g"/> for <paramref name="use"/>: F(4×4, 3×3) on output planes from a side of
+    /// 20 (forward and input gradient) or 14 (weight gradient), else F(2×2, 3×3). Measured on ResNet18's layers at
+    /// batch 8, two threads: the forward at 56² × 64 channels 10.0 → 7.3–8.6 ms and 28² × 128 8.0–8.5 → 5.8–7.8 ms, but
+    /// not at 14² × 256 (8.4–9.0 → 8.6–12 ms: a third of its 4 × 4 tiles is padding and its transformed filters, 2.25×
+    /// larger, dominate); the input gradient at 14² came out better in one set of runs and worse in another, so it stays
+    /// with the forward; the weight gradient (no filter transform) gains at 14² in both (10.6–14.3 → 7.8–9.5 ms), not at
+    /// 7² (11.0–12.1 both). BACKPROP_WINOGRAD_TILE=2 or 4 forces one (F(4×4)'s float32 error is larger: see
+    /// <see cref="WinogradF4"/>).
     /// </summary>
-    public static bool UsesF4(ConvGeometry g) => ForcedTile switch
+    public static bool UsesF4(ConvGeometry g, Use use) => ForcedTile switch
     {
         2 => false,
         4 => true,
-        _ => g.OH >= F4MinSide && g.OW >= F4MinSide && Math.Min(g.C, g.M) >= F4MinChannels,
+        _ => Math.Min(g.OH, g.OW) >= (use == Use.WeightGradient ? 14 : 20) && Math.Min(g.C, g.M) >= F4MinChannels,
     };
 
     private static readonly int ForcedTile = int.TryParse(Environment.GetEnvironmentVariable("BACKPROP_WINOGRAD_TILE"), out var t) ? t : 0;
 
-    private const int F4MinSide = 20;
-
     private const int F4MinChannels = 16;
 
-    public static void Forward<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor w, Tensor y, ConvEpilogue? epilogue)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    public static void Forward<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor w, Tensor y, ConvEpilogue? epilogue,
+        Use use = Use.Forward) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (UsesF4(g)) Forward<T, WinogradF4>(router, kernels, g, x, w, y, epilogue);
+        if (UsesF4(g, use)) Forward<T, WinogradF4>(router, kernels, g, x, w, y, epilogue);
         else Forward<T, WinogradF2>(router, kernels, g, x, w, y, epilogue);
     }
 

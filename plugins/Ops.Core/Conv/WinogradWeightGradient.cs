@@ -26,7 +26,7 @@ internal static class WinogradWeightGradient
     public static void Run<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor dy, Tensor dw)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (Winograd.UsesF4(g)) Run<T, WinogradF4>(router, kernels, g, x, dy, dw);
+        if (Winograd.UsesF4(g, Winograd.Use.WeightGradient)) Run<T, WinogradF4>(router, kernels, g, x, dy, dw);
         else Run<T, WinogradF2>(router, kernels, g, x, dy, dw);
     }
 
