@@ -60,9 +60,7 @@ internal static class ConvKernels
                     var src = plane.Slice(ih * g.W, g.W);
                     dst[..lo].Clear();
                     dst[hi..].Clear();
-                    if (g.SW == 1) src.Slice(iw0 + lo, hi - lo).CopyTo(dst[lo..hi]);
-                    else if (g.SW == 2) EveryOther.Gather(src[(iw0 + 2 * lo)..], dst[lo..hi]);
-                    else for (var ow = lo; ow < hi; ow++) dst[ow] = src[iw0 + ow * g.SW];
+                    EveryNth.Gather(g.SW, src[(iw0 + lo * g.SW)..], dst[lo..hi]);
                 }
             }
         }
@@ -228,7 +226,7 @@ internal static class ConvKernels
         if (Winograd.Transposed(g) is { } backward && Winograd.Applies(backward) is var winograd && (winograd || FlatConv.Applies(backward)))
         {
             var flipped = Winograd.Flip<T>(w, g);
-            if (winograd) Winograd.Forward<T>(router, kernels, backward, dy, flipped, dx, null, Winograd.Use.InputGradient);
+            if (winograd) Winograd.Forward<T>(router, kernels, backward, dy, flipped, dx, null);
             else FlatConv.Forward<T>(backward, dy, flipped, dx, null);
             return;
         }

@@ -88,9 +88,7 @@ internal sealed class MaxPoolValues : CompositeOp, IFusedKernel, IOpSamples
         {
             var from = column[(start + j * dw)..];
             var target = j == 0 ? out_ : taps;
-            if (sw == 1) from[..target.Length].CopyTo(target);
-            else if (sw == 2) EveryOther.Gather(from, target);
-            else for (var x = 0; x < target.Length; x++) target[x] = from[x * sw];
+            EveryNth.Gather(sw, from, target);
             if (j > 0) TensorPrimitives.Max(out_, taps, out_);
         }
     }

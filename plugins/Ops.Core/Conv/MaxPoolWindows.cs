@@ -87,23 +87,7 @@ internal static class MaxPoolWindows
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Split<T>(ReadOnlySpan<T> from, Span<T> to, int sw, int phase) where T : unmanaged
     {
-        if (sw == 1)
-        {
-            from.CopyTo(to);
-            return;
-        }
-        for (var p = 0; p < sw; p++)
-        {
-            var target = to.Slice(p * phase, phase);
-            var (q, at) = (0, p);
-            if (sw == 2 && from.Length - p >= 2)
-            {
-                var count = (from.Length - p) / 2;
-                EveryOther.Gather(from[p..], target[..count]);
-                (q, at) = (count, p + 2 * count);
-            }
-            for (; at < from.Length; q++, at += sw) target[q] = from[at];
-        }
+        for (var p = 0; p < sw && p < from.Length; p++) EveryNth.Gather(sw, from[p..], to.Slice(p * phase, (from.Length - p + sw - 1) / sw));
     }
 
     /// <summary>

@@ -42,9 +42,7 @@ internal static unsafe class PhasePlanes
                 var count = (g.W - first + g.SW - 1) / g.SW;
                 var plane = (c * rowPhases + rowPhase) * g.SW + phase;
                 var to = dst.Slice((plane * hq + row) * wq + (first + g.PW) / g.SW, count);
-                if (g.SW == 1) src.CopyTo(to);
-                else if (g.SW == 2) EveryOther.Gather(src[first..], to);
-                else for (var i = 0; i < count; i++) to[i] = src[first + i * g.SW];
+                EveryNth.Gather(g.SW, src[first..], to);
             }
         }
     }

@@ -70,22 +70,9 @@ internal static class Winograd
         return flipped;
     }
 
-    /// <summary>What a Winograd convolution computes; each has its own break-even for F(4×4, 3×3).</summary>
-    public enum Use
-    {
-        /// <summary>The forward convolution.</summary>
-        Forward,
-
-        /// <summary>The input gradient, a forward convolution of dY with flipped filters (<see cref="Transposed"/>).</summary>
-        InputGradient,
-
-        /// <summary>The weight gradient (<see cref="WinogradWeightGradient"/>).</summary>
-        WeightGradient,
-    }
-
     /// <summary>
-    /// Which scheme serves <paramref name="g"/> for <paramref name="use"/>: F(4×4, 3×3) on output planes from a side of
-    /// 20 (forward and input gradient) or 14 (weight gradient), else F(2×2, 3×3). Measured on ResNet18's layers at
+    /// Which scheme serves <paramref name="g"/>: F(4×4, 3×3) on output planes from a side of 20 (forward convolutions,
+    /// input gradients among them) or 14 (<paramref name="weightGradient"/>), else F(2×2, 3×3). Measured on ResNet18's layers at
     /// batch 8, two threads: the forward at 56² × 64 channels 10.0 → 7.3–8.6 ms and 28² × 128 8.0–8.5 → 5.8–7.8 ms, but
     /// not at 14² × 256 (8.4–9.0 → 8.6–12 ms: a third of its 4 × 4 tiles is padding and its transformed filters, 2.25×
     /// larger, dominate); the input gradient at 14² came out better in one set of runs and worse in another, so it stays
@@ -93,21 +80,21 @@ internal static class Winograd
     /// 7² (11.0–12.1 both). BACKPROP_WINOGRAD_TILE=2 or 4 forces one (F(4×4)'s float32 error is larger: see
     /// <see cref="WinogradF4"/>).
     /// </summary>
-    public static bool UsesF4(ConvGeometry g, Use use) => ForcedTile switch
+    public static bool UsesF4(ConvGeometry g, bool weightGradient = false) => ForcedTile switch
     {
         2 => false,
         4 => true,
-        _ => Math.Min(g.OH, g.OW) >= (use == Use.WeightGradient ? 14 : 20) && Math.Min(g.C, g.M) >= F4MinChannels,
+        _ => Math.Min(g.OH, g.OW) >= (weightGradient ? 14 : 20) && Math.Min(g.C, g.M) >= F4MinChannels,
     };
 
     private static readonly int ForcedTile = int.TryParse(Environment.GetEnvironmentVariable("BACKPROP_WINOGRAD_TILE"), out var t) ? t : 0;
 
     private const int F4MinChannels = 16;
 
-    public static void Forward<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor w, Tensor y, ConvEpilogue? epilogue,
-        Use use = Use.Forward) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void Forward<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor w, Tensor y, ConvEpilogue? epilogue)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (UsesF4(g, use)) Forward<T, WinogradF4>(router, kernels, g, x, w, y, epilogue);
+        if (UsesF4(g)) Forward<T, WinogradF4>(router, kernels, g, x, w, y, epilogue);
         else Forward<T, WinogradF2>(router, kernels, g, x, w, y, epilogue);
     }
 
@@ -213,11 +200,8 @@ internal static class Winograd
         var width = (u1 - u0) * tw;
         var planeStride = g.C * width; // distance between ξ planes of V
         var segments = new RowSpans(u0, u1, th);
-        // From half a 64-byte vector of tiles up, the gathers write whole vectors (the last one past the row's tiles,
-        // overwritten by the next tile row or landing in the block's slack) and read the block's row that far; shorter
-        // rows go element by element.
         var lanes = Vector512<T>.Count;
-        var gathered = 2 * tw >= lanes ? (tw + lanes - 1) / lanes * lanes : tw;
+        var gathered = Gathered<T>(tw);
         var blockStride = th * tw + lanes;
         var pitch = step * gathered + alpha; // padded row: element q holds input column q − PW
         var (lo, from) = (Math.Max(0, g.PW), Math.Max(0, -g.PW));
@@ -247,18 +231,24 @@ internal static class Winograd
                         for (var j = 0; j < alpha; j++)
                         {
                             var to = e.AsSpan((row * alpha + j) * blockStride + (ty - ty0) * tw, gathered);
-                            if (gathered == tw)
-                            {
-                                for (var tx = 0; tx < tw; tx++) to[tx] = padded[line + j + step * tx];
-                            }
-                            else if (step == 2) EveryOther.Gather(padded.AsSpan(line + j), to);
-                            else EveryFourth.Gather(padded.AsSpan(line + j), to);
+                            EveryNth.Gather(step, padded.AsSpan(line + j), to);
                         }
                     }
                     S.Inputs(e, blockStride, v, (ty1 - ty0) * tw, c * width + before * tw, planeStride);
                 }
             }
         });
+    }
+
+    /// <summary>
+    /// How many elements a gather of <paramref name="tw"/> tile columns writes: from half a 64-byte vector of tiles up,
+    /// whole vectors (the last one past the row's tiles, overwritten by the next row or landing in slack the caller leaves,
+    /// and reading its source that far), so the permute path serves the whole row; shorter rows exactly.
+    /// </summary>
+    internal static int Gathered<T>(int tw) where T : unmanaged
+    {
+        var lanes = Vector512<T>.Count;
+        return 2 * tw >= lanes ? (tw + lanes - 1) / lanes * lanes : tw;
     }
 
     /// <summary>

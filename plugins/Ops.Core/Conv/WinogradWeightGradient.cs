@@ -26,7 +26,7 @@ internal static class WinogradWeightGradient
     public static void Run<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor dy, Tensor dw)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (Winograd.UsesF4(g, Winograd.Use.WeightGradient)) Run<T, WinogradF4>(router, kernels, g, x, dy, dw);
+        if (Winograd.UsesF4(g, weightGradient: true)) Run<T, WinogradF4>(router, kernels, g, x, dy, dw);
         else Run<T, WinogradF2>(router, kernels, g, x, dy, dw);
     }
 
@@ -68,10 +68,9 @@ internal static class WinogradWeightGradient
         var step = S.Out;
         var width = (u1 - u0) * tw;
         var planeStride = g.M * width;
-        // As in Winograd.Inputs: whole 64-byte vectors from half a vector of tiles up, spilling into the next column's
-        // row (written after it) or the slack at the end.
+        // Gathers of whole vectors spill into the next column's row (written after it) or the slack at the end of y.
         var lanes = Vector512<T>.Count;
-        var gathered = 2 * tw >= lanes ? (tw + lanes - 1) / lanes * lanes : tw;
+        var gathered = Winograd.Gathered<T>(tw);
         KernelThreads.ForRanges(g.M, Environment.ProcessorCount, (first, last) =>
         {
             ReadOnlySpan<T> src = dy.Span<T>();
@@ -90,8 +89,7 @@ internal static class WinogradWeightGradient
                     for (var b = 0; b < step; b++)
                     {
                         var to = y.AsSpan((step * a + b) * tw, gathered);
-                        if (step == 2) EveryOther.Gather(line.AsSpan(b), to);
-                        else EveryFourth.Gather(line.AsSpan(b), to);
+                        EveryNth.Gather(step, line.AsSpan(b), to);
                     }
                 }
                 S.Expand(y, e, tw, k * width + (u - u0) * tw, planeStride);
