@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Backprop.Training;
 
 /// <summary>
@@ -31,18 +33,39 @@ public class Adam : Optimizer
     /// <inheritdoc />
     protected override void Update(string name, Tensor parameter, Tensor grad, double learningRate, double weightDecay, long step)
     {
-        var (b1, b2, eps, decoupled) = (Beta1, Beta2, Epsilon, Decoupled);
-        var c1 = 1 - Math.Pow(b1, step);
-        var sqrtC2 = Math.Sqrt(1 - Math.Pow(b2, step));
-        var stepSize = learningRate / c1;
-        ForEach(parameter, grad, State(name, "m", parameter), State(name, "v", parameter), (ref double p, double g, ref double m, ref double v) =>
+        var c1 = 1 - Math.Pow(Beta1, step);
+        var sqrtC2 = Math.Sqrt(1 - Math.Pow(Beta2, step));
+        var (m, v) = (State(name, "m", parameter), State(name, "v", parameter));
+        if (parameter.DType == DType.Float32) ForEachVector<float, Rule<float>>(parameter, grad, m, v, new Rule<float>(this, learningRate, weightDecay, c1, sqrtC2));
+        else ForEachVector<double, Rule<double>>(parameter, grad, m, v, new Rule<double>(this, learningRate, weightDecay, c1, sqrtC2));
+    }
+
+    /// <summary>One Adam step over a vector of elements, in the parameter's precision (as PyTorch computes it).</summary>
+    private readonly struct Rule<T> : IVectorUpdate<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly Vector<T> _b1, _keep1, _b2, _keep2, _stepSize, _sqrtC2, _eps, _decay, _shrink;
+        private readonly bool _decoupled, _hasDecay;
+
+        public Rule(Adam adam, double learningRate, double weightDecay, double c1, double sqrtC2)
         {
-            if (decoupled) p *= 1 - learningRate * weightDecay;
-            else g += weightDecay * p;
-            m = b1 * m + (1 - b1) * g;
-            v = b2 * v + (1 - b2) * g * g;
-            p -= stepSize * m / (Math.Sqrt(v) / sqrtC2 + eps);
-        });
+            static Vector<T> V(double x) => new(T.CreateTruncating(x));
+            (_b1, _keep1, _b2, _keep2) = (V(adam.Beta1), V(1 - adam.Beta1), V(adam.Beta2), V(1 - adam.Beta2));
+            (_stepSize, _sqrtC2, _eps) = (V(learningRate / c1), V(sqrtC2), V(adam.Epsilon));
+            (_decay, _shrink) = (V(weightDecay), V(1 - learningRate * weightDecay));
+            (_decoupled, _hasDecay) = (adam.Decoupled, weightDecay != 0);
+        }
+
+        public void Apply(ref Vector<T> p, Vector<T> g, ref Vector<T> m, ref Vector<T> v)
+        {
+            if (_hasDecay)
+            {
+                if (_decoupled) p *= _shrink;
+                else g += _decay * p;
+            }
+            m = _b1 * m + _keep1 * g;
+            v = _b2 * v + _keep2 * g * g;
+            p -= _stepSize * m / (Vector.SquareRoot(v) / _sqrtC2 + _eps);
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using Backprop.Runtime;
 
 namespace Backprop.Training;
@@ -165,16 +166,69 @@ public abstract class Optimizer
     /// <summary>Elements per piece when a large parameter's update is split across cores (updates are elementwise, so any split gives the same bits).</summary>
     private const int PieceElements = 1 << 16;
 
-    private static void Apply<T>(Tensor parameter, Tensor grad, Tensor? s1, Tensor? s2, ElementUpdate update) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void Apply<T>(Tensor parameter, Tensor grad, Tensor? s1, Tensor? s2, ElementUpdate update) where T : unmanaged, IFloatingPointIeee754<T> =>
+        ForEachPiece(parameter.Size, (start, end) => Apply<T>(parameter, grad, s1, s2, update, start, end));
+
+    /// <summary>Runs <paramref name="piece"/> over [start, end) ranges covering <paramref name="n"/> elements, side by side on the cores when there are many.</summary>
+    private static void ForEachPiece(int n, Action<int, int> piece)
     {
-        var n = parameter.Size;
         if (n < 4 * PieceElements || Environment.ProcessorCount < 2)
         {
-            Apply<T>(parameter, grad, s1, s2, update, 0, n);
+            piece(0, n);
             return;
         }
         var pieces = (n + PieceElements - 1) / PieceElements;
-        Parallel.For(0, pieces, k => Apply<T>(parameter, grad, s1, s2, update, k * PieceElements, Math.Min(n, (k + 1) * PieceElements)));
+        Parallel.For(0, pieces, k => piece(k * PieceElements, Math.Min(n, (k + 1) * PieceElements)));
+    }
+
+    /// <summary>
+    /// Applies <paramref name="update"/> over the parameter, its gradient and up to two state buffers, a SIMD vector at a time
+    /// (the last partial vector through a padded copy), split across cores for large parameters. <typeparamref name="T"/> must
+    /// be the parameter's element type; every tensor must have its size.
+    /// </summary>
+    protected static void ForEachVector<T, TUpdate>(Tensor parameter, Tensor grad, Tensor? s1, Tensor? s2, TUpdate update)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TUpdate : struct, IVectorUpdate<T>
+    {
+        if (parameter.DType != (typeof(T) == typeof(float) ? DType.Float32 : DType.Float64))
+            throw new DTypeException($"a {typeof(T).Name} update was applied to a {parameter.DType} parameter.");
+        ForEachPiece(parameter.Size, (start, end) => Vectors<T, TUpdate>(parameter, grad, s1, s2, update, start, end));
+    }
+
+    private static void Vectors<T, TUpdate>(Tensor parameter, Tensor grad, Tensor? s1, Tensor? s2, TUpdate update, int start, int end)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TUpdate : struct, IVectorUpdate<T>
+    {
+        var p = parameter.Span<T>()[start..end];
+        var g = grad.Span<T>()[start..end];
+        var a = s1 is null ? default : s1.Span<T>()[start..end];
+        var b = s2 is null ? default : s2.Span<T>()[start..end];
+        var width = Vector<T>.Count;
+        var full = p.Length / width * width;
+        Vector<T> spare1 = default, spare2 = default;
+        for (var i = 0; i < full; i += width)
+        {
+            var pv = new Vector<T>(p[i..]);
+            ref var av = ref a.IsEmpty ? ref spare1 : ref Unsafe.As<T, Vector<T>>(ref a[i]);
+            ref var bv = ref b.IsEmpty ? ref spare2 : ref Unsafe.As<T, Vector<T>>(ref b[i]);
+            update.Apply(ref pv, new Vector<T>(g[i..]), ref av, ref bv);
+            pv.CopyTo(p[i..]);
+        }
+        if (full == p.Length) return;
+        Span<T> pt = stackalloc T[width], gt = stackalloc T[width], at = stackalloc T[width], bt = stackalloc T[width];
+        var rest = p.Length - full;
+        p[full..].CopyTo(pt);
+        g[full..].CopyTo(gt);
+        if (!a.IsEmpty) a[full..].CopyTo(at);
+        if (!b.IsEmpty) b[full..].CopyTo(bt);
+        var (pl, al, bl) = (new Vector<T>(pt), new Vector<T>(at), new Vector<T>(bt));
+        update.Apply(ref pl, new Vector<T>(gt), ref al, ref bl);
+        pl.CopyTo(pt);
+        al.CopyTo(at);
+        bl.CopyTo(bt);
+        pt[..rest].CopyTo(p[full..]);
+        if (!a.IsEmpty) at[..rest].CopyTo(a[full..]);
+        if (!b.IsEmpty) bt[..rest].CopyTo(b[full..]);
     }
 
     private static void Apply<T>(Tensor parameter, Tensor grad, Tensor? s1, Tensor? s2, ElementUpdate update, int start, int end)

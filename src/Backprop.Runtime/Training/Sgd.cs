@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Backprop.Training;
 
 /// <summary>
@@ -30,19 +32,35 @@ public sealed class Sgd : Optimizer
     /// <inheritdoc />
     protected override void Update(string name, Tensor parameter, Tensor grad, double learningRate, double weightDecay, long step)
     {
-        if (Momentum == 0)
+        var first = Momentum != 0 && !HasState(name, "momentum");
+        var buffer = Momentum == 0 ? null : State(name, "momentum", parameter);
+        if (parameter.DType == DType.Float32) ForEachVector<float, Rule<float>>(parameter, grad, buffer, null, new Rule<float>(this, learningRate, weightDecay, first));
+        else ForEachVector<double, Rule<double>>(parameter, grad, buffer, null, new Rule<double>(this, learningRate, weightDecay, first));
+    }
+
+    /// <summary>One SGD step over a vector of elements, in the parameter's precision (as PyTorch computes it).</summary>
+    private readonly struct Rule<T> : IVectorUpdate<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly Vector<T> _lr, _decay, _mu, _keep;
+        private readonly bool _hasDecay, _hasMomentum, _nesterov, _first;
+
+        public Rule(Sgd sgd, double learningRate, double weightDecay, bool first)
         {
-            ForEach(parameter, grad, null, null, (ref double p, double g, ref double _, ref double _) => p -= learningRate * (g + weightDecay * p));
-            return;
+            (_lr, _decay) = (new(T.CreateTruncating(learningRate)), new(T.CreateTruncating(weightDecay)));
+            (_mu, _keep) = (new(T.CreateTruncating(sgd.Momentum)), new(T.CreateTruncating(1 - sgd.Dampening)));
+            (_hasDecay, _hasMomentum, _nesterov, _first) = (weightDecay != 0, sgd.Momentum != 0, sgd.Nesterov, first);
         }
-        var first = !HasState(name, "momentum");
-        var buffer = State(name, "momentum", parameter);
-        var (mu, tau, nesterov) = (Momentum, Dampening, Nesterov);
-        ForEach(parameter, grad, buffer, null, (ref double p, double g, ref double b, ref double _) =>
+
+        public void Apply(ref Vector<T> p, Vector<T> g, ref Vector<T> b, ref Vector<T> unused)
         {
-            g += weightDecay * p;
-            b = first ? g : mu * b + (1 - tau) * g;
-            p -= learningRate * (nesterov ? g + mu * b : b);
-        });
+            if (_hasDecay) g += _decay * p;
+            var d = g;
+            if (_hasMomentum)
+            {
+                b = _first ? g : _mu * b + _keep * g;
+                d = _nesterov ? g + _mu * b : b;
+            }
+            p -= _lr * d;
+        }
     }
 }

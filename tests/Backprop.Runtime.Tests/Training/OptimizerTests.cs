@@ -52,6 +52,62 @@ public class OptimizerTests
         for (var i = 0; i < n; i++) Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-6, $"element {i}: {actual[i]} vs {expected[i]}");
     }
 
+    [Theory]
+    [InlineData("adam")]
+    [InlineData("adamw")]
+    [InlineData("sgd-dampened")]
+    [InlineData("sgd-plain")]
+    public void Float64_updates_follow_the_pytorch_formulas_on_every_element_of_a_partial_vector(string kind)
+    {
+        // 13 elements: whole SIMD vectors and a ragged rest; float64 so the formulas can be checked to 1e-14.
+        const int n = 13;
+        var rng = new Random(9);
+        var p0 = Enumerable.Range(0, n).Select(_ => rng.NextDouble() - 0.5).ToArray();
+        var p = Tensor.FromArray(p0.ToArray(), n);
+        p.RequiresGrad = true;
+        var (lr, wd) = (0.05, 0.1);
+        ParamGroup[] groups = [ParamGroup.Of([new("p", p)])];
+        Optimizer optimizer = kind switch
+        {
+            "adam" => new Adam(groups, lr, weightDecay: wd),
+            "adamw" => new AdamW(groups, lr, weightDecay: wd),
+            "sgd-dampened" => new Sgd(groups, lr, momentum: 0.8, dampening: 0.3, weightDecay: wd),
+            _ => new Sgd(groups, lr, weightDecay: wd),
+        };
+        var (expected, m, v) = (p0.ToArray(), new double[n], new double[n]);
+        for (var step = 1; step <= 3; step++)
+        {
+            var grad = Enumerable.Range(0, n).Select(_ => rng.NextDouble() - 0.5).ToArray();
+            p.Grad = Tensor.FromArray(grad.ToArray(), n);
+            optimizer.Step();
+            for (var i = 0; i < n; i++)
+            {
+                var g = grad[i];
+                switch (kind)
+                {
+                    case "adam" or "adamw":
+                        if (kind == "adamw") expected[i] *= 1 - lr * wd;
+                        else g += wd * expected[i];
+                        m[i] = 0.9 * m[i] + 0.1 * g;
+                        v[i] = 0.999 * v[i] + 0.001 * g * g;
+                        var denominator = Math.Sqrt(v[i]) / Math.Sqrt(1 - Math.Pow(0.999, step)) + 1e-8;
+                        expected[i] -= lr / (1 - Math.Pow(0.9, step)) * m[i] / denominator;
+                        break;
+                    case "sgd-dampened":
+                        g += wd * expected[i];
+                        m[i] = step == 1 ? g : 0.8 * m[i] + 0.7 * g;
+                        expected[i] -= lr * m[i];
+                        break;
+                    default:
+                        expected[i] -= lr * (g + wd * expected[i]);
+                        break;
+                }
+            }
+            var actual = p.ToDoubleArray();
+            for (var i = 0; i < n; i++) Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-14, $"{kind} step {step} element {i}: {actual[i]} vs {expected[i]}");
+        }
+    }
+
     [Fact]
     public void Parameter_groups_use_their_own_learning_rates_and_schedules_scale_them()
     {
