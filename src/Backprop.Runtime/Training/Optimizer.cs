@@ -248,14 +248,22 @@ public abstract class Optimizer
         }
     }
 
-    private static bool AllFinite(Tensor t)
+    private static bool AllFinite(Tensor t) => t.DType == DType.Float32 ? AllFinite(t.Span<float>()) : AllFinite(t.Span<double>());
+
+    /// <summary>x − x is 0 for finite x and NaN for ±∞ and NaN, so one vector sum of differences finds any non-finite value.</summary>
+    private static bool AllFinite<T>(ReadOnlySpan<T> values) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (t.DType == DType.Float32)
+        Vector<T> acc = default;
+        var i = 0;
+        for (; i + Vector<T>.Count <= values.Length; i += Vector<T>.Count)
         {
-            foreach (var v in t.Span<float>()) if (!float.IsFinite(v)) return false;
-            return true;
+            var x = new Vector<T>(values[i..]);
+            acc += x - x;
         }
-        foreach (var v in t.Span<double>()) if (!double.IsFinite(v)) return false;
-        return true;
+        for (; i < values.Length; i++)
+        {
+            if (!T.IsFinite(values[i])) return false;
+        }
+        return acc == Vector<T>.Zero;
     }
 }

@@ -150,6 +150,40 @@ public class OptimizerTests
     }
 
     [Fact]
+    public void Global_norm_of_long_float32_and_float64_gradients_is_the_double_precision_norm()
+    {
+        var rng = new Random(3);
+        var (a, b) = (Param("a", new float[1001]), new KeyValuePair<string, Tensor>("b", Tensor.FromArray(new double[37], 37)));
+        var ga = Enumerable.Range(0, 1001).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var gb = Enumerable.Range(0, 37).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        (a.Value.Grad, b.Value.Grad) = (Tensor.FromArray(ga, 1001), Tensor.FromArray(gb, 37));
+        var expected = Math.Sqrt(ga.Sum(v => (double)v * v) + gb.Sum(v => v * v));
+        var norm = GradClip.ClipGlobalNorm([a.Value, b.Value], expected / 2);
+        Assert.Equal(expected, norm, 1e-12 * expected);
+        Assert.Equal(ga[1000] * 0.5f, a.Value.Grad!.ToFloatArray()[1000], 5);
+        Assert.Equal(gb[36] * 0.5, b.Value.Grad!.ToDoubleArray()[36], 5);
+    }
+
+    [Theory]
+    [InlineData(false, 5, float.NaN)]
+    [InlineData(false, 97, float.PositiveInfinity)]
+    [InlineData(true, 5, float.NegativeInfinity)]
+    [InlineData(true, 98, float.NaN)]
+    public void A_non_finite_value_anywhere_in_a_long_gradient_skips_the_step(bool float64, int at, float bad)
+    {
+        // 99 elements: whole SIMD vectors and a ragged rest, the bad value in one or the other.
+        var p = float64 ? Tensor.FromArray(new double[99], 99) : Tensor.FromArray(new float[99], 99);
+        var sgd = new Sgd([new KeyValuePair<string, Tensor>("p", p)], 0.1) { SkipNonFiniteSteps = true };
+        var grad = Enumerable.Repeat(1e30, 99).ToArray(); // large but finite: x − x stays 0
+        grad[at] = bad;
+        p.Grad = float64 ? Tensor.FromArray(grad, 99) : Tensor.FromArray(grad.Select(v => (float)v).ToArray(), 99);
+        Assert.False(sgd.Step());
+        Assert.All(p.ToDoubleArray(), v => Assert.Equal(0, v));
+        p.Grad = float64 ? Tensor.FromArray(Enumerable.Repeat(1e30, 99).ToArray(), 99) : Tensor.FromArray(Enumerable.Repeat(1e30f, 99).ToArray(), 99);
+        Assert.True(sgd.Step());
+    }
+
+    [Fact]
     public void Non_finite_steps_are_skipped_and_counted_when_asked()
     {
         var p = Param("p", 1f);
