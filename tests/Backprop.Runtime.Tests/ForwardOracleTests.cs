@@ -368,6 +368,34 @@ public class ForwardOracleTests
         Assert.Equal(new Shape(4, 6), Ops.Reshape(x, -1, 6).Shape);
     }
 
+    [Theory]
+    [InlineData(0, 2, 1, 3)] // attention heads: runs of 32 along the last axis
+    [InlineData(0, 2, 3, 1)] // keys transposed: a stride along the last axis
+    [InlineData(3, 1, 0, 2)]
+    public void Large_transposes_and_slices_split_across_cores_move_every_element(int p0, int p1, int p2, int p3)
+    {
+        // 6 × 64 × 12 × 32 = 147,456 elements: above the size (131,072) at which the copy is split into row ranges.
+        int[] dims = [6, 64, 12, 32], perm = [p0, p1, p2, p3];
+        var values = Enumerable.Range(0, dims.Aggregate(1, (a, b) => a * b)).Select(i => (float)i).ToArray();
+        var x = Tensor.FromArray(values, dims);
+        var t = Ops.Transpose(x, perm).ToFloatArray();
+        var od = perm.Select(p => dims[p]).ToArray();
+        var index = new int[4];
+        for (var o = 0; o < t.Length; o++)
+        {
+            for (int d = 3, r = o; d >= 0; d--) (index[perm[d]], r) = (r % od[d], r / od[d]);
+            var source = ((index[0] * dims[1] + index[1]) * dims[2] + index[2]) * dims[3] + index[3];
+            Assert.True(t[o] == values[source], $"perm {string.Join(",", perm)} element {o}: {t[o]} vs {values[source]}");
+        }
+        var slice = Ops.Slice(x, [2], [64], [1]).ToFloatArray(); // 6 × 62 × 12 × 32 = 142,848 elements, offset 768
+        var k = 0;
+        for (var a = 0; a < 6; a++)
+            for (var b = 2; b < 64; b++)
+                for (var c = 0; c < 12 * 32; c++, k++)
+                    Assert.True(slice[k] == values[(a * 64 + b) * 12 * 32 + c], $"slice element {k}");
+        Assert.Equal(k, slice.Length);
+    }
+
     [Fact]
     public void Where_and_clip_and_compare()
     {
