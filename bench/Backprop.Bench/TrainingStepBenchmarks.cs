@@ -12,6 +12,7 @@ namespace Backprop.Bench;
 public class TrainingStepBenchmarks
 {
     private readonly Random _rng = new(1);
+    private readonly BufferPool _pool = new(); // each step in a TensorScope, as the TorchSharp side runs in a dispose scope
     private Tensor[] _mlp = [];
     private Tensor[] _cnn = [];
     private Tensor _mlpX = null!, _mlpY = null!, _cnnX = null!, _cnnY = null!;
@@ -44,13 +45,14 @@ public class TrainingStepBenchmarks
         foreach (var p in parameters)
         {
             TensorPrimitives.MultiplyAdd(p.Grad!.Span<float>(), -lr, p.Span<float>(), p.Span<float>());
-            p.Grad = null;
+            p.ReleaseGrad();
         }
     }
 
     [Benchmark]
     public double MlpSgdStep()
     {
+        using var scope = _pool.Scope();
         var p = _mlp;
         var h = Ops.Relu(Linear(_mlpX, p[0], p[1]));
         h = Ops.Relu(Linear(h, p[2], p[3]));
@@ -62,6 +64,7 @@ public class TrainingStepBenchmarks
     [Benchmark]
     public double CnnSgdStep()
     {
+        using var scope = _pool.Scope();
         var p = _cnn;
         var pool = OpAttributes.Of(("kernel_shape", new[] { 2, 2 }), ("strides", new[] { 2, 2 }));
         var h = Ops.Relu(Ops.Call("Conv", OpAttributes.Empty, _cnnX, p[0], p[1]));

@@ -174,6 +174,33 @@ public class ForwardOracleTests
                     Close(av[i * 4 + k] + bv[j], yv[(i * 3 + j) * 4 + k], 1e-15);
     }
 
+    [Theory]
+    [InlineData(new[] { 16, 32, 26, 26 }, new[] { 1, 32, 1, 1 })] // conv bias: rows of H·W after merging
+    [InlineData(new[] { 8, 12, 32, 64 }, new[] { 8, 1, 1, 64 })] // attention mask
+    [InlineData(new[] { 1, 5, 1, 7 }, new[] { 3, 1, 4, 1 })] // both sides broadcast, nothing merges
+    [InlineData(new[] { 6, 1, 40, 1, 300 }, new[] { 1, 1, 40, 1, 300 })] // size-1 axes among mergeable ones
+    [InlineData(new[] { 4, 300, 1 }, new[] { 4, 1, 1 })] // last axis of size 1
+    [InlineData(new[] { 2, 3 }, new[] { 1, 1 })]
+    public void Broadcast_sub_matches_index_arithmetic_for_mergeable_and_unmergeable_axes(int[] shapeA, int[] shapeB)
+    {
+        // Sub, not Add, so swapped operands would show; float32, whose sizes here reach the split across cores.
+        var (a, b) = (Tensor.Uniform(new Shape(shapeA), _rng), Tensor.Uniform(new Shape(shapeB), _rng));
+        foreach (var (x, z, sign) in new[] { (a, b, 1f), (b, a, -1f) })
+        {
+            var y = Ops.Sub(x, z);
+            var dims = y.Shape.Dims.ToArray();
+            var (av, bv, yv) = (a.ToFloatArray(), b.ToFloatArray(), y.ToFloatArray());
+            var index = new int[dims.Length];
+            for (var o = 0; o < yv.Length; o++)
+            {
+                for (int d = dims.Length - 1, r = o; d >= 0; d--) (index[d], r) = (r % dims[d], r / dims[d]);
+                int At(int[] shape) => Enumerable.Range(0, shape.Length).Aggregate(0, (acc, d) => acc * shape[d] + (shape[d] == 1 ? 0 : index[d]));
+                var expected = sign * (av[At(shapeA)] - bv[At(shapeB)]);
+                Assert.True(yv[o] == expected, $"{string.Join("x", shapeA)} vs {string.Join("x", shapeB)}, element {o}: {yv[o]} vs {expected}");
+            }
+        }
+    }
+
     [Fact]
     public void Batched_broadcast_matmul_matches_loops_for_every_transpose()
     {

@@ -37,43 +37,80 @@ internal static class Broadcast
     {
         var total = y.Size;
         if (total == 0) return;
-        var inner = y.Rank == 0 ? 1 : y.Shape.Dims[y.Rank - 1];
-        var rows = total / inner;
+        var layout = Layout.Of(a.Shape, b.Shape, y.Shape);
+        var rows = total / layout.Inner;
         var threads = Environment.ProcessorCount;
         if (total < ParallelElements || threads < 2 || rows < 2)
         {
-            RunRows<TK, T, TOut>(a, b, y, 0, rows);
+            RunRows<TK, T, TOut>(a, b, y, layout, 0, rows);
             return;
         }
-        KernelThreads.ForRanges(rows, threads, (first, last) => RunRows<TK, T, TOut>(a, b, y, first, last));
+        KernelThreads.ForRanges(rows, threads, (first, last) => RunRows<TK, T, TOut>(a, b, y, layout, first, last));
     }
 
-    /// <summary>Computes output rows [r0, r1) (a row = the last axis).</summary>
+    /// <summary>
+    /// The output's axes with neighbours merged wherever both operands step through them as through one axis (a bias
+    /// [1, C, 1, 1] over [N, C, H, W] becomes [N·C, H·W], rows of H·W values) and size-1 axes dropped, with each operand's
+    /// strides; the kernel then runs on rows as long as the layouts allow instead of on the last axis alone.
+    /// </summary>
+    private sealed record Layout(int[] Dims, int[] StridesA, int[] StridesB)
+    {
+        public int Inner => Dims[^1];
+
+        public static Layout Of(Shape a, Shape b, Shape y)
+        {
+            if (y.Rank == 0) return new([1], [0], [0]);
+            var (sa, sb) = (a.BroadcastStrides(y), b.BroadcastStrides(y));
+            var (dims, stA, stB) = (new List<int>(), new List<int>(), new List<int>());
+            for (var d = y.Rank - 1; d >= 0; d--)
+            {
+                var n = y.Dims[d];
+                if (n == 1 && dims.Count > 0) continue;
+                var g = dims.Count - 1;
+                if (g >= 0 && dims[g] > 1 && sa[d] == stA[g] * dims[g] && sb[d] == stB[g] * dims[g])
+                {
+                    dims[g] *= n;
+                    continue;
+                }
+                if (g >= 0 && dims[g] == 1) (dims[g], stA[g], stB[g]) = (n, sa[d], sb[d]);
+                else
+                {
+                    dims.Add(n);
+                    stA.Add(sa[d]);
+                    stB.Add(sb[d]);
+                }
+            }
+            dims.Reverse();
+            stA.Reverse();
+            stB.Reverse();
+            return new([.. dims], [.. stA], [.. stB]);
+        }
+    }
+
+    /// <summary>Computes output rows [r0, r1) of <paramref name="layout"/> (a row = its last axis).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void RunRows<TK, T, TOut>(Tensor a, Tensor b, Tensor y, int r0, int r1)
+    private static void RunRows<TK, T, TOut>(Tensor a, Tensor b, Tensor y, Layout layout, int r0, int r1)
         where TK : IBinaryKernel<TK, T, TOut> where T : unmanaged where TOut : unmanaged
     {
         var sa = a.Span<T>();
         var sb = b.Span<T>();
         var sy = y.Span<TOut>();
-        var shape = y.Shape;
-        var rank = shape.Rank;
-        var inner = rank == 0 ? 1 : shape.Dims[rank - 1];
+        var (dims, stA, stB) = (layout.Dims, layout.StridesA, layout.StridesB);
+        var rank = dims.Length;
+        var inner = layout.Inner;
         var (e0, e1) = (r0 * inner, r1 * inner);
         if (a.Shape == b.Shape) { TK.Contiguous(sa[e0..e1], sb[e0..e1], sy[e0..e1]); return; }
-        if (b.Size == 1 && a.Shape == shape) { TK.ScalarRight(sa[e0..e1], sb[0], sy[e0..e1]); return; }
-        if (a.Size == 1 && b.Shape == shape) { TK.ScalarLeft(sa[0], sb[e0..e1], sy[e0..e1]); return; }
+        if (b.Size == 1 && a.Shape == y.Shape) { TK.ScalarRight(sa[e0..e1], sb[0], sy[e0..e1]); return; }
+        if (a.Size == 1 && b.Shape == y.Shape) { TK.ScalarLeft(sa[0], sb[e0..e1], sy[e0..e1]); return; }
 
-        var stA = a.Shape.BroadcastStrides(shape);
-        var stB = b.Shape.BroadcastStrides(shape);
         var ia = stA[rank - 1];
         var ib = stB[rank - 1];
-        var index = new int[rank - 1];
+        var index = new int[Math.Max(0, rank - 1)];
         int offA = 0, offB = 0;
         for (int d = rank - 2, r = r0; d >= 0; d--)
         {
-            index[d] = r % shape.Dims[d];
-            r /= shape.Dims[d];
+            index[d] = r % dims[d];
+            r /= dims[d];
             offA += index[d] * stA[d];
             offB += index[d] * stB[d];
         }
@@ -88,7 +125,7 @@ internal static class Broadcast
             {
                 offA += stA[d];
                 offB += stB[d];
-                if (++index[d] < shape.Dims[d]) break;
+                if (++index[d] < dims[d]) break;
                 offA -= stA[d] * index[d];
                 offB -= stB[d] * index[d];
                 index[d] = 0;
