@@ -39,6 +39,34 @@ public class FastVjpTests
         }
     }
 
+    [Theory]
+    [InlineData(300, 129, false)] // one core, rows not a multiple of the vector width
+    [InlineData(600, 128, false)] // rows split across cores
+    [InlineData(70, 33, true)]
+    public void Softmax_gradient_along_the_last_axis_is_the_jacobian_product_of_the_definition(int rows, int dim, bool float64)
+    {
+        _ = TestEnv.Runtime;
+        var rng = new Random(5);
+        var values = Enumerable.Range(0, rows * dim).Select(_ => rng.NextDouble() * 8 - 4).ToArray();
+        var seedValues = Enumerable.Range(0, rows * dim).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        var x = float64 ? Tensor.FromArray(values, rows, dim) : Tensor.FromArray(values.Select(v => (float)v).ToArray(), rows, dim);
+        x.RequiresGrad = true;
+        var seed = float64 ? Tensor.FromArray(seedValues, rows, dim) : Tensor.FromArray(seedValues.Select(v => (float)v).ToArray(), rows, dim);
+        Ops.Softmax(x, -1).Backward(seed);
+        var (grad, xs, gs) = (x.Grad!.ToDoubleArray(), x.ToDoubleArray(), seed.ToDoubleArray());
+        for (var r = 0; r < rows; r++)
+        {
+            // softmax in double from the definition; ∂L/∂x_i = Σ_j g_j y_j (δ_ij − y_i) = y_i (g_i − Σ_j g_j y_j)
+            var row = xs.AsSpan(r * dim, dim).ToArray();
+            var max = row.Max();
+            var e = row.Select(v => Math.Exp(v - max)).ToArray();
+            var y = e.Select(v => v / e.Sum()).ToArray();
+            var dot = Enumerable.Range(0, dim).Sum(j => gs[r * dim + j] * y[j]);
+            for (var i = 0; i < dim; i++)
+                TestEnv.Close(y[i] * (gs[r * dim + i] - dot), grad[r * dim + i], float64 ? 1e-13 : 2e-6, $"dx[{r}, {i}]");
+        }
+    }
+
     [Fact]
     public void Differentiating_the_gradient_again_uses_the_rule_written_in_ops()
     {

@@ -52,6 +52,41 @@ internal static class SoftmaxKernel
         }
     }
 
+    /// <summary>
+    /// The softmax VJP y ⊙ (g − ⟨g, y⟩) row by row when the axis is the last one and y, g share shape and dtype; null
+    /// otherwise (the caller then uses the rule written in ops).
+    /// </summary>
+    public static Tensor? Backward(Tensor y, Tensor g, int axisAttr)
+    {
+        if (y.Rank == 0 || g.Shape != y.Shape || g.DType != y.DType || !y.DType.IsFloatingPoint()) return null;
+        if (Shape.NormalizeAxis(axisAttr, y.Rank) != y.Rank - 1 || y.Size == 0) return null;
+        var dx = Tensor.Empty(y.Shape, y.DType);
+        if (y.DType == DType.Float32) BackwardRows(y.Span<float>(), g.Span<float>(), dx.Span<float>(), y.Shape.Dims[^1]);
+        else BackwardRows(y.Span<double>(), g.Span<double>(), dx.Span<double>(), y.Shape.Dims[^1]);
+        return dx;
+    }
+
+    private static unsafe void BackwardRows<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> g, Span<T> dx, int dim) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rows = y.Length / dim;
+        var threads = y.Length >= 1 << 16 ? Environment.ProcessorCount : 1;
+        fixed (T* py = y, pg = g, pd = dx)
+        {
+            var (ay, ag, ad, length) = ((nint)py, (nint)pg, (nint)pd, y.Length);
+            KernelThreads.ForRanges(rows, threads, (first, last) =>
+            {
+                for (var r = first; r < last; r++)
+                {
+                    var yr = new ReadOnlySpan<T>((T*)ay + (long)r * dim, dim);
+                    var gr = new ReadOnlySpan<T>((T*)ag + (long)r * dim, dim);
+                    var dr = new Span<T>((T*)ad + (long)r * dim, dim);
+                    TensorPrimitives.Subtract(gr, TensorPrimitives.Dot(gr, yr), dr);
+                    TensorPrimitives.Multiply(dr, yr, dr);
+                }
+            });
+        }
+    }
+
     private static void One<T>(ReadOnlySpan<T> x, Span<T> y, T[]? buffer, bool log) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var max = TensorPrimitives.Max(x);
