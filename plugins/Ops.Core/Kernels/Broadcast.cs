@@ -37,15 +37,19 @@ internal static class Broadcast
     {
         var total = y.Size;
         if (total == 0) return;
-        var layout = Layout.Of(a.Shape, b.Shape, y.Shape);
-        var rows = total / layout.Inner;
+        // Same shapes or a scalar operand run as one span (split into rows of the last axis for the cores); only a real
+        // broadcast needs the merged layout.
+        var flat = a.Shape == b.Shape || (b.Size == 1 && a.Shape == y.Shape) || (a.Size == 1 && b.Shape == y.Shape);
+        var layout = flat ? null : Layout.Of(a.Shape, b.Shape, y.Shape);
+        var inner = layout?.Inner ?? (y.Rank == 0 ? 1 : y.Shape.Dims[^1]);
+        var rows = total / inner;
         var threads = Environment.ProcessorCount;
         if (total < ParallelElements || threads < 2 || rows < 2)
         {
-            RunRows<TK, T, TOut>(a, b, y, layout, 0, rows);
+            RunRows<TK, T, TOut>(a, b, y, layout, inner, 0, rows);
             return;
         }
-        KernelThreads.ForRanges(rows, threads, (first, last) => RunRows<TK, T, TOut>(a, b, y, layout, first, last));
+        KernelThreads.ForRanges(rows, threads, (first, last) => RunRows<TK, T, TOut>(a, b, y, layout, inner, first, last));
     }
 
     /// <summary>
@@ -87,21 +91,24 @@ internal static class Broadcast
         }
     }
 
-    /// <summary>Computes output rows [r0, r1) of <paramref name="layout"/> (a row = its last axis).</summary>
+    /// <summary>Computes output rows [r0, r1) of <paramref name="inner"/> values: of <paramref name="layout"/>, or of one flat span when it is null.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void RunRows<TK, T, TOut>(Tensor a, Tensor b, Tensor y, Layout layout, int r0, int r1)
+    private static void RunRows<TK, T, TOut>(Tensor a, Tensor b, Tensor y, Layout? layout, int inner, int r0, int r1)
         where TK : IBinaryKernel<TK, T, TOut> where T : unmanaged where TOut : unmanaged
     {
         var sa = a.Span<T>();
         var sb = b.Span<T>();
         var sy = y.Span<TOut>();
+        var (e0, e1) = (r0 * inner, r1 * inner);
+        if (layout is null)
+        {
+            if (a.Shape == b.Shape) TK.Contiguous(sa[e0..e1], sb[e0..e1], sy[e0..e1]);
+            else if (b.Size == 1) TK.ScalarRight(sa[e0..e1], sb[0], sy[e0..e1]);
+            else TK.ScalarLeft(sa[0], sb[e0..e1], sy[e0..e1]);
+            return;
+        }
         var (dims, stA, stB) = (layout.Dims, layout.StridesA, layout.StridesB);
         var rank = dims.Length;
-        var inner = layout.Inner;
-        var (e0, e1) = (r0 * inner, r1 * inner);
-        if (a.Shape == b.Shape) { TK.Contiguous(sa[e0..e1], sb[e0..e1], sy[e0..e1]); return; }
-        if (b.Size == 1 && a.Shape == y.Shape) { TK.ScalarRight(sa[e0..e1], sb[0], sy[e0..e1]); return; }
-        if (a.Size == 1 && b.Shape == y.Shape) { TK.ScalarLeft(sa[0], sb[e0..e1], sy[e0..e1]); return; }
 
         var ia = stA[rank - 1];
         var ib = stB[rank - 1];

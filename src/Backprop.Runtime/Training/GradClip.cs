@@ -23,33 +23,37 @@ public static class GradClip
         return norm;
     }
 
-    /// <summary>Σ x² in double, a SIMD vector at a time (float32 lanes widened), in several independent accumulators.</summary>
-    private static double SumOfSquares(Tensor g)
+    private static double SumOfSquares(Tensor g) => g.DType == DType.Float32 ? SumOfSquares(g.Span<float>()) : SumOfSquares(g.Span<double>());
+
+    /// <summary>Σ x² in double, a SIMD vector at a time (lanes widened to double), in two independent accumulators.</summary>
+    private static double SumOfSquares(ReadOnlySpan<float> values)
     {
-        var values = g.DType == DType.Float32 ? g.Span<float>() : default;
-        var doubles = g.DType == DType.Float32 ? default : g.Span<double>();
         Vector<double> s0 = default, s1 = default;
-        var width = Vector<float>.Count;
         var i = 0;
-        for (; i + width <= values.Length; i += width)
+        for (; i + Vector<float>.Count <= values.Length; i += Vector<float>.Count)
         {
             Vector.Widen(new Vector<float>(values[i..]), out var low, out var high);
             s0 += low * low;
             s1 += high * high;
         }
-        double sum = Vector.Sum(s0) + Vector.Sum(s1);
+        var sum = Vector.Sum(s0) + Vector.Sum(s1);
         for (; i < values.Length; i++) sum += (double)values[i] * values[i];
-        var dw = Vector<double>.Count;
-        (s0, s1) = (default, default);
-        i = 0;
-        for (; i + 2 * dw <= doubles.Length; i += 2 * dw)
+        return sum;
+    }
+
+    /// <summary>Σ x², a SIMD vector at a time, in two independent accumulators.</summary>
+    private static double SumOfSquares(ReadOnlySpan<double> values)
+    {
+        Vector<double> s0 = default, s1 = default;
+        var (width, i) = (Vector<double>.Count, 0);
+        for (; i + 2 * width <= values.Length; i += 2 * width)
         {
-            var (x0, x1) = (new Vector<double>(doubles[i..]), new Vector<double>(doubles[(i + dw)..]));
+            var (x0, x1) = (new Vector<double>(values[i..]), new Vector<double>(values[(i + width)..]));
             s0 += x0 * x0;
             s1 += x1 * x1;
         }
-        sum += Vector.Sum(s0) + Vector.Sum(s1);
-        for (; i < doubles.Length; i++) sum += doubles[i] * doubles[i];
+        var sum = Vector.Sum(s0) + Vector.Sum(s1);
+        for (; i < values.Length; i++) sum += values[i] * values[i];
         return sum;
     }
 }
