@@ -167,9 +167,10 @@ public class ConvOracleTests
     }
 
     [Theory]
-    [InlineData(1, 16, 16, 24, 3, 1, 1, true)]  // Winograd, split into bands of tile rows (tiles outnumber channels)
-    [InlineData(3, 16, 24, 13, 3, 1, 1, true)]  // Winograd bands that start and end inside a sample; odd size leaves partial tiles
-    [InlineData(1, 32, 64, 14, 3, 1, 1, true)]  // Winograd, split by output channels (channels outnumber tiles)
+    [InlineData(1, 16, 20, 24, 3, 1, 1, true)]  // Winograd (20 filters: not blocks of 8 for the direct kernel), split into bands of tile rows (tiles outnumber channels)
+    [InlineData(3, 16, 20, 13, 3, 1, 1, true)]  // Winograd bands that start and end inside a sample; odd size leaves partial tiles
+    [InlineData(1, 32, 60, 14, 3, 1, 1, true)]  // Winograd, split by output channels (channels outnumber tiles)
+    [InlineData(2, 16, 24, 24, 3, 1, 1, true)]  // the direct kernel (with AVX-512) and its epilogue
     [InlineData(3, 8, 16, 21, 3, 2, 1, false)]  // im2col, bands of output rows across samples, stride 2
     [InlineData(1, 64, 72, 8, 1, 1, 1, false)]  // im2col, split by output channels (40 + 32: uneven shares)
     [InlineData(2, 16, 16, 32, 3, 1, 2, false)] // grouped, bands of output rows

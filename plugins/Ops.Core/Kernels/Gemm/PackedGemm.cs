@@ -205,6 +205,12 @@ internal sealed unsafe class PackedGemm : IGemm
                     // Stored transposed, a panel's rows at one k are contiguous: one short copy per k (element by element,
                     // k-inner, this packing held MiniLM's weight-gradient GEMMs to ~170 against ~215 GFLOP/s untransposed).
                     var src = a + (long)pc * lda + ic + r * mr;
+                    if (rows == mr)
+                    {
+                        // A whole panel row is MR adjacent elements: a block copy of constant size (a vector move or two).
+                        for (var kk = 0; kk < kc; kk++) Unsafe.CopyBlockUnaligned(panel + kk * mr, src + (long)kk * lda, (uint)(mr * sizeof(T)));
+                        continue;
+                    }
                     for (var kk = 0; kk < kc; kk++)
                     {
                         var to = panel + kk * mr;
@@ -212,6 +218,13 @@ internal sealed unsafe class PackedGemm : IGemm
                         for (var ii = rows; ii < mr; ii++) to[ii] = T.Zero;
                     }
                     continue;
+                }
+                var done = 0;
+                if (rows == mr && Transpose8.Supported<T>())
+                {
+                    // Whole panels: 8 × 8 blocks transposed in registers, the ragged rest of k below.
+                    var from = (float*)(a + (long)(ic + r * mr) * lda + pc);
+                    for (; done + 8 <= kc; done += 8) Transpose8.Block(from + done, lda, (float*)panel + done * mr, mr);
                 }
                 for (var ii = 0; ii < mr; ii++)
                 {
@@ -221,7 +234,7 @@ internal sealed unsafe class PackedGemm : IGemm
                         continue;
                     }
                     var from = a + (long)(ic + r * mr + ii) * lda + pc;
-                    for (var kk = 0; kk < kc; kk++) panel[kk * mr + ii] = from[kk];
+                    for (var kk = done; kk < kc; kk++) panel[kk * mr + ii] = from[kk];
                 }
             }
         }
@@ -242,8 +255,20 @@ internal sealed unsafe class PackedGemm : IGemm
             var j0 = jc + q * nr;
             if (transB)
             {
-                // Read each column of op(B) (a row of B) contiguously, write it strided into the panel.
-                for (var jj = 0; jj < cols; jj++)
+                // Blocks of 8 columns × 8 k transposed in registers; the rest column by column, each column of op(B) (a row
+                // of B) read contiguously and written strided into the panel.
+                var (whole, deep) = Transpose8.Supported<T>() ? (cols / 8 * 8, kc / 8 * 8) : (0, 0);
+                for (var jj = 0; jj < whole; jj += 8)
+                {
+                    var src = (float*)(b + (long)(j0 + jj) * ldb + pc);
+                    for (var kk = 0; kk < deep; kk += 8) Transpose8.Block(src + kk, ldb, (float*)panel + (long)kk * nr + jj, nr);
+                    for (var jb = jj; jb < jj + 8; jb++)
+                    {
+                        var row = b + (long)(j0 + jb) * ldb + pc;
+                        for (var kk = deep; kk < kc; kk++) panel[kk * nr + jb] = row[kk];
+                    }
+                }
+                for (var jj = whole; jj < cols; jj++)
                 {
                     var src = b + (long)(j0 + jj) * ldb + pc;
                     for (var kk = 0; kk < kc; kk++) panel[kk * nr + jj] = src[kk];
