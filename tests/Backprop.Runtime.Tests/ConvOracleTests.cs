@@ -260,6 +260,44 @@ public class ConvOracleTests
     }
 
     /// <summary>
+    /// Input gradients through the patch matrix (strided, grouped, 1×1): GEMM, then col2im. Float64, against scattering
+    /// each output's seed.
+    /// </summary>
+    [Theory]
+    [InlineData(4, 16, 16, 33, 3, 2, 1)] // 3×3 stride 2
+    [InlineData(2, 16, 12, 21, 3, 2, 1)] // small
+    [InlineData(8, 64, 16, 28, 1, 2, 1)] // 1×1 stride 2 (ResNet's downsampling)
+    [InlineData(4, 16, 16, 34, 3, 2, 2)] // grouped
+    public void Input_gradient_through_the_patch_matrix_matches_plain_loops(int n, int c, int m, int size, int k, int stride, int group)
+    {
+        var pad = k / 2;
+        var o = (size + 2 * pad - k) / stride + 1;
+        var (cg, mg) = (c / group, m / group);
+        var x = Tensor.Uniform(new Shape(n, c, size, size), _rng, dtype: DType.Float64);
+        var wt = Tensor.Uniform(new Shape(m, cg, k, k), _rng, dtype: DType.Float64);
+        var seed = Tensor.Uniform(new Shape(n, m, o, o), _rng, dtype: DType.Float64);
+        x.RequiresGrad = true;
+        var attrs = OpAttributes.Of(("strides", new[] { stride, stride }), ("pads", new[] { pad, pad, pad, pad }), ("group", group));
+        var dx = Autograd.Grad(Ops.Call("Conv", attrs, x, wt), x, seed).ToDoubleArray();
+        var (wv, sv) = (wt.ToDoubleArray(), seed.ToDoubleArray());
+        var expected = new double[n * c * size * size];
+        for (var ni = 0; ni < n; ni++)
+        for (var mi = 0; mi < m; mi++)
+        for (var i = 0; i < o; i++)
+        for (var j = 0; j < o; j++)
+        for (var ci = 0; ci < cg; ci++)
+        for (var p = 0; p < k; p++)
+        for (var q = 0; q < k; q++)
+        {
+            var (ih, iw) = (i * stride - pad + p, j * stride - pad + q);
+            if (ih < 0 || ih >= size || iw < 0 || iw >= size) continue;
+            var channel = mi / mg * cg + ci;
+            expected[((ni * c + channel) * size + ih) * size + iw] += sv[((ni * m + mi) * o + i) * o + j] * wv[((mi * cg + ci) * k + p) * k + q];
+        }
+        for (var e = 0; e < expected.Length; e++) TestEnv.Close(expected[e], dx[e], 1e-11, $"dX element {e}");
+    }
+
+    /// <summary>
     /// Input gradients of 3×3 stride-1 convolutions on small planes, which run as a forward convolution of dY with flipped
     /// filters through the small-plane kernel (FlatConv) or Winograd.
     /// </summary>
