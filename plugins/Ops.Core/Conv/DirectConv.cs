@@ -66,21 +66,24 @@ internal static unsafe class DirectConv
                     for (var m0 = 0; m0 < g.M; m0 += mr)
                     {
                         var offset = (((long)n * g.M + m0) * g.OH + oh) * g.OW + ow0;
-                        if (epilogue is null && valid == nr)
+                        if (valid == nr)
                         {
                             MicroKernel.RunTaps512(g.Kc, w + (long)m0 * g.Kc, g.Kc, row + ow0, taps, y + offset, g.P, narrow: false);
                             continue;
                         }
                         MicroKernel.RunTaps512(g.Kc, w + (long)m0 * g.Kc, g.Kc, row + ow0, taps, tile, nr, narrow: valid <= nr / 2);
                         for (var r = 0; r < mr; r++)
-                        {
-                            var at = offset + (long)r * g.P;
-                            var src = new ReadOnlySpan<T>(tile + r * nr, valid);
-                            var dst = new Span<T>(y + at, valid);
-                            if (epilogue is null) src.CopyTo(dst);
-                            else epilogue.Apply(src, dst, m0 + r, (int)at);
-                        }
+                            new ReadOnlySpan<T>(tile + r * nr, valid).CopyTo(new Span<T>(y + offset + (long)r * g.P, valid));
                     }
+                }
+                if (epilogue is null) continue;
+                // The epilogue once per finished output row of each filter, still in cache (once per 32-column tile, its
+                // per-call cost took the stem at batch 1 from 1.0 to 4.0 ms).
+                for (var m = 0; m < g.M; m++)
+                {
+                    var at = (((long)n * g.M + m) * g.OH + oh) * g.OW;
+                    var line = new Span<T>(y + at, g.OW);
+                    epilogue.Apply<T>(line, line, m, (int)at);
                 }
             }
         }
