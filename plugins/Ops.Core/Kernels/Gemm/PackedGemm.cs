@@ -255,23 +255,17 @@ internal sealed unsafe class PackedGemm : IGemm
             var j0 = jc + q * nr;
             if (transB)
             {
-                // Blocks of 8 columns × 8 k transposed in registers; the rest column by column, each column of op(B) (a row
-                // of B) read contiguously and written strided into the panel.
+                // Blocks of 8 columns × 8 k transposed in registers; what they leave (the ragged k of those columns, every k
+                // of the last columns) column by column, each column of op(B) (a row of B) read contiguously and written
+                // strided into the panel.
                 var (whole, deep) = Transpose8.Supported<T>() ? (cols / 8 * 8, kc / 8 * 8) : (0, 0);
                 for (var jj = 0; jj < whole; jj += 8)
-                {
-                    var src = (float*)(b + (long)(j0 + jj) * ldb + pc);
-                    for (var kk = 0; kk < deep; kk += 8) Transpose8.Block(src + kk, ldb, (float*)panel + (long)kk * nr + jj, nr);
-                    for (var jb = jj; jb < jj + 8; jb++)
-                    {
-                        var row = b + (long)(j0 + jb) * ldb + pc;
-                        for (var kk = deep; kk < kc; kk++) panel[kk * nr + jb] = row[kk];
-                    }
-                }
-                for (var jj = whole; jj < cols; jj++)
+                for (var kk = 0; kk < deep; kk += 8)
+                    Transpose8.Block((float*)(b + (long)(j0 + jj) * ldb + pc + kk), ldb, (float*)panel + (long)kk * nr + jj, nr);
+                for (var jj = 0; jj < cols; jj++)
                 {
                     var src = b + (long)(j0 + jj) * ldb + pc;
-                    for (var kk = 0; kk < kc; kk++) panel[kk * nr + jj] = src[kk];
+                    for (var kk = jj < whole ? deep : 0; kk < kc; kk++) panel[kk * nr + jj] = src[kk];
                 }
                 if (cols < nr)
                     for (var kk = 0; kk < kc; kk++)
