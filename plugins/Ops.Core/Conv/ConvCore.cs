@@ -55,7 +55,7 @@ internal sealed class ConvGradInput : BilinearOp
         var dtype = Broadcast.FloatOperands("ConvGradInput", d, w);
         var g = ConvCore.Geometry(ctx.Attributes, new Shape(ctx.Attributes.GetInts("input_shape")), w.Shape);
         if (d.Shape != g.OutputShape) throw new ShapeException($"ConvGradInput: gradient {d.Shape} does not match the convolution output {g.OutputShape}.");
-        var dx = Tensor.Zeros(g.InputShape, dtype);
+        var dx = Tensor.Empty(g.InputShape, dtype);
         var router = ctx.Kernels.Get<IGemmRouter>();
         if (dtype == DType.Float32) ConvKernels.GradInput<float>(router, ctx.Kernels, g, d, w, dx);
         else ConvKernels.GradInput<double>(router, ctx.Kernels, g, d, w, dx);
@@ -86,7 +86,7 @@ internal sealed class ConvGradWeight : BilinearOp
         var dtype = Broadcast.FloatOperands("ConvGradWeight", input, d);
         var g = ConvCore.Geometry(ctx.Attributes, input.Shape, new Shape(ctx.Attributes.GetInts("weight_shape")));
         if (d.Shape != g.OutputShape) throw new ShapeException($"ConvGradWeight: gradient {d.Shape} does not match the convolution output {g.OutputShape}.");
-        var dw = Tensor.Zeros(g.WeightShape, dtype);
+        var dw = Tensor.Empty(g.WeightShape, dtype);
         var router = ctx.Kernels.Get<IGemmRouter>();
         if (dtype == DType.Float32) ConvKernels.GradWeight<float>(router, ctx.Kernels, g, input, d, dw);
         else ConvKernels.GradWeight<double>(router, ctx.Kernels, g, input, d, dw);

@@ -218,6 +218,7 @@ internal static class ConvKernels
         }
     }
 
+    /// <summary>Writes dX (overwriting whatever it held) = ∂⟨dY, X ⋆ W⟩/∂X.</summary>
     public static void GradInput<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor dy, Tensor w, Tensor dx) where T : unmanaged, IFloatingPointIeee754<T>
     {
         // dX is the 3×3 correlation of dY with the flipped, channel-transposed filters: a forward kernel applies to it, in
@@ -231,6 +232,7 @@ internal static class ConvKernels
             else Winograd.Forward<T>(router, kernels, backward, dy, flipped, dx, null);
             return;
         }
+        dx.Span<T>().Clear(); // col2im adds into dX
         var chunk = Chunk(g);
         var colT = Scratch<T>.Get(0, g.Kc * chunk * g.P);
         var dm = Scratch<T>.Get(1, g.Mg * chunk * g.P);
@@ -248,13 +250,20 @@ internal static class ConvKernels
         }
     }
 
+    /// <summary>Writes dW (overwriting whatever it held) = ∂⟨dY, X ⋆ W⟩/∂W.</summary>
     public static void GradWeight<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor dy, Tensor dw) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (DirectWeightGradient.Applies(g))
+        {
+            DirectWeightGradient.Run<T>(g, x, dy, dw);
+            return;
+        }
         if (WinogradWeightGradient.Applies(g))
         {
             WinogradWeightGradient.Run<T>(router, kernels, g, x, dy, dw);
             return;
         }
+        dw.Span<T>().Clear(); // the products below add into dW
         var chunk = Chunk(g);
         var parts = KernelThreads.Threads;
         var dtype = DTypeExtensions.Of<T>();
