@@ -21,8 +21,8 @@ internal sealed class MaxPool : IDifferentiableOp, IOpSamples
             && 2L * g.OH <= g.H && 2L * g.OW <= g.W; // ceil_mode can add a window that sticks out
         unsafe
         {
-            if (x.DType == DType.Float32) Planes(x.Span<float>(), y.Span<float>(), indices.Span<long>(), g, simple ? Pool2x2 : MaxPoolWindows.Plane);
-            else Planes(x.Span<double>(), y.Span<double>(), indices.Span<long>(), g, simple ? Pool2x2 : MaxPoolWindows.Plane);
+            if (x.DType == DType.Float32) Planes(x.Span<float>(), y.Span<float>(), indices.Span<long>(), g, simple ? MaxPool2x2.Plane : MaxPoolWindows.Plane);
+            else Planes(x.Span<double>(), y.Span<double>(), indices.Span<long>(), g, simple ? MaxPool2x2.Plane : MaxPoolWindows.Plane);
         }
         return [y, indices];
     }
@@ -43,36 +43,7 @@ internal sealed class MaxPool : IDifferentiableOp, IOpSamples
         }
     }
 
-    private unsafe delegate void PlaneKernel<T>(T* src, T* values, long* indices, int plane, ConvGeometry g) where T : unmanaged;
-
-    /// <summary>
-    /// The common 2×2, stride-2 window on one plane: the row pair is reduced with a SIMD max first (NaN-propagating), then
-    /// each output takes the larger of two neighbours and the index of the first (row-major) input holding it, as the
-    /// general kernel picks it.
-    /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Pool2x2<T>(T* src, T* values, long* indices, int plane, ConvGeometry g) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
-    {
-        int w = g.W, oh = g.OH, ow = g.OW;
-        long planeStart = (long)plane * g.H * w, o = (long)plane * oh * ow;
-        Span<T> rowMax = w <= 2048 ? stackalloc T[w] : new T[w];
-        for (var y = 0; y < oh; y++, o += ow)
-        {
-            var r0 = planeStart + 2L * y * w;
-            T* top = src + r0, bottom = top + w;
-            System.Numerics.Tensors.TensorPrimitives.Max(new ReadOnlySpan<T>(top, w), new ReadOnlySpan<T>(bottom, w), rowMax);
-            for (var x = 0; x < ow; x++)
-            {
-                var c = 2 * x;
-                var best = T.Max(rowMax[c], rowMax[c + 1]);
-                values[o + x] = best;
-                indices[o + x] = Same(top[c], best) ? r0 + c : Same(top[c + 1], best) ? r0 + c + 1 : Same(bottom[c], best) ? r0 + w + c : r0 + w + c + 1;
-            }
-        }
-    }
-
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private static bool Same<T>(T v, T best) where T : System.Numerics.IFloatingPointIeee754<T> => v == best || (T.IsNaN(v) && T.IsNaN(best));
+    internal unsafe delegate void PlaneKernel<T>(T* src, T* values, long* indices, int plane, ConvGeometry g) where T : unmanaged;
 
     /// <summary>Window taps [lo, hi) whose position start + tap·dilation lies in [0, size).</summary>
     internal static (int Lo, int Hi) Inside(int start, int dilation, int taps, int size)
