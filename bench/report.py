@@ -177,3 +177,18 @@ if inference:
         t = next((stat(r) for r in inference if r["Case"] == case and r["Method"] == "OnnxRuntime"), None)
         print(f"| {case} | {fmt(o / 1e6 if o else None)} ms | {fmt(t / 1e6 if t else None)} ms | {fmt(o / t if o and t else None, 2)} |")
     print()
+
+pairs = load("interleaved")
+if pairs:
+    print("## Fine-tuning steps alternating in one process\n")
+    print("The two fine-tuning steps above again, Backprop and TorchSharp taking turns in one process (two steps each per round, "
+          "after a 300 ms pause so the other side's worker threads sleep): this host's speed drifts by up to 2× within minutes, "
+          "so the separate runs above can catch different phases, while here each round's ratio compares the same moment. "
+          "Ratio = Backprop ÷ TorchSharp time per round; the targets are ≤ 0.8 (time) for both models and ≥ 1.25× images/s "
+          "(≤ 0.8 in time) for ResNet18.\n")
+    print("| Model | Rounds | Backprop median | TorchSharp median | Ratio, median of rounds | Ratio range |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for r in pairs:
+        print(f"| {r['Model']} | {r['Rounds']} | {float(r['BackpropMedianMs']):.0f} ms | {float(r['TorchSharpMedianMs']):.0f} ms | "
+              f"{float(r['RatioMedian']):.2f} | {float(r['RatioMin']):.2f}–{float(r['RatioMax']):.2f} |")
+    print()

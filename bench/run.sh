@@ -15,6 +15,10 @@ dotnet build bench/Backprop.Bench.Torch -c Release -v q
 # libLibTorchSharp.so asks for GLIBCXX_3.4.32; Debian 12 has 3.4.30 and the symbol behind it is never called.
 python3 ../shared/tools/elf-weak-verneed.py bench/Backprop.Bench.Torch/bin/Release/net10.0/runtimes/linux-x64/native/libLibTorchSharp.so
 dotnet bench/Backprop.Bench.Torch/bin/Release/net10.0/Backprop.Bench.Torch.dll --filter "$filter"
+# Both fine-tuning steps again, alternating in one process (see Interleaved.cs), on full runs.
+if [ "$filter" = "*" ]; then
+  dotnet bench/Backprop.Bench.Torch/bin/Release/net10.0/Backprop.Bench.Torch.dll --interleaved 10
+fi
 
 python3 bench/report.py "$artifacts" > bench/RESULTS.md
 echo "wrote bench/RESULTS.md"

@@ -3,6 +3,9 @@ using static TorchSharp.torch;
 
 namespace Backprop.Bench.Torch;
 
+// Backprop.Tensor (the referenced Backprop.Bench brings it) would win the lookup from inside namespace Backprop.
+using Tensor = TorchSharp.torch.Tensor;
+
 /// <summary>
 /// The architecture of the ResNet18 that Backprop imports (Microsoft.ML.DnnImageFeaturizer.ResNet18, exported by CNTK):
 /// torchvision's resnet18 with a third basic block in the last stage — stages of 2, 2, 2 and 3 blocks, 22 convolutions,

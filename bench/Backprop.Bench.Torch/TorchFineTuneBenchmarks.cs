@@ -4,6 +4,9 @@ using static TorchSharp.torch;
 
 namespace Backprop.Bench.Torch;
 
+// Backprop.Tensor (the referenced Backprop.Bench brings it) would win the lookup from inside namespace Backprop.
+using Tensor = TorchSharp.torch.Tensor;
+
 /// <summary>
 /// Backprop's FineTuneBenchmarks in TorchSharp: the imported ResNet18's architecture (<see cref="CntkResNet18"/>) with a
 /// 4-class head, batch 8, 224², train mode, SGD momentum, 2 threads.

@@ -4,6 +4,9 @@ using static TorchSharp.torch;
 
 namespace Backprop.Bench.Torch;
 
+// Backprop.Tensor (the referenced Backprop.Bench brings it) would win the lookup from inside namespace Backprop.
+using Tensor = TorchSharp.torch.Tensor;
+
 /// <summary>torch.matmul on the shapes of Backprop's GemmBenchmarks (transposes as views), two threads.</summary>
 public class TorchGemmBenchmarks
 {

@@ -5,6 +5,9 @@ using static TorchSharp.torch;
 
 namespace Backprop.Bench.Torch;
 
+// Backprop.Tensor (the referenced Backprop.Bench brings it) would win the lookup from inside namespace Backprop.
+using Tensor = TorchSharp.torch.Tensor;
+
 /// <summary>
 /// Backprop's MiniLmFineTuneBenchmarks in TorchSharp: the all-MiniLM-L6-v2 architecture (BERT: word, position and
 /// token-type embeddings, LayerNorm, 6 post-norm encoder layers of width 384 with 12 heads, GELU feed-forward 1536, a

@@ -4,6 +4,9 @@ using static TorchSharp.torch;
 
 namespace Backprop.Bench.Torch;
 
+// Backprop.Tensor (the referenced Backprop.Bench brings it) would win the lookup from inside namespace Backprop.
+using Tensor = TorchSharp.torch.Tensor;
+
 /// <summary>The same chain as Backprop's TinyOpBenchmarks, in TorchSharp (libtorch), two threads like Backprop.</summary>
 [MemoryDiagnoser]
 public class TorchTinyOpBenchmarks

@@ -4,6 +4,9 @@ using static TorchSharp.torch;
 
 namespace Backprop.Bench.Torch;
 
+// Backprop.Tensor (the referenced Backprop.Bench brings it) would win the lookup from inside namespace Backprop.
+using Tensor = TorchSharp.torch.Tensor;
+
 /// <summary>The MLP and CNN SGD steps of Backprop's TrainingStepBenchmarks, in TorchSharp, two threads, float32.</summary>
 public class TorchTrainingStepBenchmarks
 {
