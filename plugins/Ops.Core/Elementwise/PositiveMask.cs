@@ -18,8 +18,8 @@ internal sealed class PositiveMask : IDifferentiableOp
         var (g, x) = (inputs[0], inputs[1]);
         if (g.Shape != x.Shape || g.DType != x.DType) throw new ShapeException($"PositiveMask: {g.DType} {g.Shape} and {x.DType} {x.Shape} must match.");
         var y = Tensor.Empty(g.Shape, g.DType);
-        if (g.DType == DType.Float32) Select(g.Span<float>(), x.Span<float>(), y.Span<float>());
-        else Select(g.Span<double>(), x.Span<double>(), y.Span<double>());
+        if (g.DType == DType.Float32) SpanParallel.Map2<float>(g.Span<float>(), x.Span<float>(), y.Span<float>(), Select);
+        else SpanParallel.Map2<double>(g.Span<double>(), x.Span<double>(), y.Span<double>(), Select);
         return [y];
     }
 
