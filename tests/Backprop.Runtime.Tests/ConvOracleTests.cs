@@ -266,8 +266,8 @@ public class ConvOracleTests
     /// each output's seed.
     /// </summary>
     [Theory]
-    [InlineData(4, 16, 16, 33, 3, 2, 1)] // 3×3 stride 2
-    [InlineData(2, 16, 12, 21, 3, 2, 1)] // small
+    [InlineData(4, 12, 16, 33, 3, 2, 1)] // 3×3 stride 2 (12 channels: not blocks of 8, so not by phases)
+    [InlineData(2, 12, 12, 21, 3, 2, 1)] // small
     [InlineData(8, 64, 16, 28, 1, 2, 1)] // 1×1 stride 2 (ResNet's downsampling)
     [InlineData(4, 16, 16, 34, 3, 2, 2)] // grouped
     public void Input_gradient_through_the_patch_matrix_matches_plain_loops(int n, int c, int m, int size, int k, int stride, int group)
@@ -297,6 +297,51 @@ public class ConvOracleTests
             expected[((ni * c + channel) * size + ih) * size + iw] += sv[((ni * m + mi) * o + i) * o + j] * wv[((mi * cg + ci) * k + p) * k + q];
         }
         for (var e = 0; e < expected.Length; e++) TestEnv.Close(expected[e], dx[e], 1e-11, $"dX element {e}");
+    }
+
+    /// <summary>
+    /// Input gradients of strided convolutions computed phase by phase of dX (PhaseGradInput, with AVX-512): every SH-th
+    /// row and SW-th column of dX is a stride-1 convolution of dY with a subset of the taps. Against the sum over outputs,
+    /// float64 to 1e-11, float32 within 6e-6 of Σ|terms|.
+    /// </summary>
+    [Theory]
+    [InlineData(2, 16, 24, 24, 24, 3, 3, 2, 2, 1, 1, 1, 1, false)] // ResNet's 3×3 stride-2 layers
+    [InlineData(1, 8, 16, 29, 27, 3, 3, 2, 2, 1, 1, 1, 1, true)]   // odd sizes: phases of unequal length, float64
+    [InlineData(3, 8, 8, 26, 26, 3, 3, 2, 2, 1, 1, 1, 1, false)]   // three samples split across cores
+    [InlineData(1, 8, 8, 38, 30, 4, 3, 3, 2, 2, 0, 1, 2, true)]    // strides 3 × 2, window 4 × 3, uneven pads
+    [InlineData(2, 16, 8, 26, 30, 5, 5, 2, 2, 2, 2, 2, 2, false)]  // 5 × 5 window: dY's copy padded before its first row
+    [InlineData(1, 8, 8, 22, 22, 2, 2, 2, 2, 0, 0, 0, 0, false)]   // 2 × 2 stride 2: one tap a phase
+    [InlineData(2, 8, 8, 24, 19, 3, 3, 2, 1, 1, 1, 1, 1, false)]   // stride 2 × 1: whole rows a phase
+    public void Input_gradient_of_strided_convolutions_by_phases_matches_plain_loops(
+        int n, int c, int m, int h, int w, int kh, int kw, int sh, int sw, int top, int left, int bottom, int right, bool f64)
+    {
+        var dtype = f64 ? DType.Float64 : DType.Float32;
+        var (oh, ow) = ((h + top + bottom - kh) / sh + 1, (w + left + right - kw) / sw + 1);
+        var x = Tensor.Uniform(new Shape(n, c, h, w), _rng, dtype: dtype);
+        var wt = Tensor.Uniform(new Shape(m, c, kh, kw), _rng, dtype: dtype);
+        var seed = Tensor.Uniform(new Shape(n, m, oh, ow), _rng, dtype: dtype);
+        x.RequiresGrad = true;
+        var attrs = OpAttributes.Of(("strides", new[] { sh, sw }), ("pads", new[] { top, left, bottom, right }));
+        var dx = Autograd.Grad(Ops.Call("Conv", attrs, x, wt), x, seed).ToDoubleArray();
+        var (wv, sv) = (wt.ToDoubleArray(), seed.ToDoubleArray());
+        var (sum, magnitude) = (new double[dx.Length], new double[dx.Length]);
+        for (var ni = 0; ni < n; ni++)
+        for (var mi = 0; mi < m; mi++)
+        for (var i = 0; i < oh; i++)
+        for (var j = 0; j < ow; j++)
+        for (var ci = 0; ci < c; ci++)
+        for (var p = 0; p < kh; p++)
+        for (var q = 0; q < kw; q++)
+        {
+            var (ih, iw) = (i * sh - top + p, j * sw - left + q);
+            if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
+            var at = ((ni * c + ci) * h + ih) * w + iw;
+            var term = sv[((ni * m + mi) * oh + i) * ow + j] * wv[((mi * c + ci) * kh + p) * kw + q];
+            (sum[at], magnitude[at]) = (sum[at] + term, magnitude[at] + Math.Abs(term));
+        }
+        for (var e = 0; e < dx.Length; e++)
+            if (f64) TestEnv.Close(sum[e], dx[e], 1e-11, $"dX element {e}");
+            else Assert.True(Math.Abs(sum[e] - dx[e]) <= 6e-6 * magnitude[e] + 1e-7, $"dX element {e}: expected {sum[e]}, got {dx[e]}");
     }
 
     /// <summary>

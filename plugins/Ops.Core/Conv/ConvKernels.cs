@@ -232,6 +232,11 @@ internal static class ConvKernels
             else Winograd.Forward<T>(router, kernels, backward, dy, flipped, dx, null);
             return;
         }
+        if (PhaseGradInput.Applies(g))
+        {
+            PhaseGradInput.Run<T>(g, dy, w, dx);
+            return;
+        }
         dx.Span<T>().Clear(); // col2im adds into dX
         var chunk = Chunk(g);
         var colT = Scratch<T>.Get(0, g.Kc * chunk * g.P);
