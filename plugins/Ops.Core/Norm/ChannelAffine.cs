@@ -60,7 +60,7 @@ internal sealed class ChannelAffine : IDifferentiableOp, IOpSamples
     internal static int[] OtherAxes(int rank) => Enumerable.Range(0, rank).Where(a => a != 1).ToArray();
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void Run<T>(Tensor x, Tensor scale, Tensor shift, Tensor y) where T : unmanaged, IFloatingPointIeee754<T>
+    internal static void Run<T>(Tensor x, Tensor scale, Tensor shift, Tensor y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var (n, c) = (x.Shape[0], x.Shape[1]);
         var plane = n * c == 0 ? 0 : x.Size / (n * c);

@@ -50,7 +50,7 @@ internal sealed class ChannelMoments : IDifferentiableOp, IOpSamples
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void Run<T>(Tensor x, double eps, Tensor mean, Tensor invStd) where T : unmanaged, IFloatingPointIeee754<T>
+    internal static void Run<T>(Tensor x, double eps, Tensor mean, Tensor invStd) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var (n, c) = (x.Shape[0], x.Shape[1]);
         var plane = n * c == 0 ? 0 : x.Size / (n * c);

@@ -67,6 +67,17 @@ public static partial class Ops
         return (r[0], r[1]);
     }
 
+    /// <summary>
+    /// Batch normalisation with batch statistics of x [N, C, …] (channels on axis 1): γ[c]·(x − μ[c])·s[c] + β[c], with the
+    /// batch mean μ and inverse standard deviation s = (σ² + ε)^−½ (population variance) also returned; fused, and its
+    /// input gradient formed in one pass.
+    /// </summary>
+    public static (Tensor Y, Tensor Mean, Tensor InvStd) BatchNormTraining(Tensor x, Tensor gamma, Tensor beta, double epsilon = 1e-5)
+    {
+        var r = TensorRuntime.Current.Invoke(BackpropDomain, "BatchNormTraining", [x, gamma, beta], OpAttributes.Of(("epsilon", epsilon)));
+        return (r[0], r[1], r[2]);
+    }
+
     private static Tensor MatMulCore(Tensor a, Tensor b, bool transA, bool transB) =>
         transA || transB
             ? Call("MatMul", OpAttributes.Of(("transA", transA ? 1 : 0), ("transB", transB ? 1 : 0)), a, b)

@@ -25,10 +25,9 @@ internal sealed class BatchNormalizationImporter : INodeImporter
             var (a, b) = InferenceAffine(ctx);
             return [Ops.ChannelAffine(x, a, b)];
         }
-        var (mu, invStd) = Ops.ChannelMoments(x, eps);
+        var (y, mu, invStd) = Ops.BatchNormTraining(x, gamma, beta, eps);
         UpdateRunning(ctx, x, mu, invStd, eps, mean, variance);
-        var scaleNow = gamma * invStd;
-        return [Ops.ChannelAffine(x, scaleNow, beta - mu * scaleNow), mean, variance];
+        return [y, mean, variance];
     }
 
     /// <summary>

@@ -1,0 +1,107 @@
+namespace Backprop.Plugins.Core;
+
+/// <summary>
+/// Batch normalisation with batch statistics: Y = γ[c]·(X − μ[c])·s[c] + β[c] for X [N, C, …], with the batch mean μ and
+/// inverse standard deviation s = (σ² + ε)^−½ (population variance, attribute epsilon) as second and third outputs.
+/// One op rather than <see cref="ChannelMoments"/> and <see cref="ChannelAffine"/> so that the input gradient, which
+/// flows both straight through the affine map and through the statistics, is formed in one pass:
+/// VJP, with n values per channel, u = Σ G·X, v = Σ G (<see cref="ChannelGradSums"/>), dγ = s·(u − μ·v), dβ = v:
+/// dX = G·γs + X·B + (−γs·v/n − B·μ + gμ/n) with B = −γs²·dγ/n − gs·s³/n (<see cref="ChannelMix"/>).
+/// JVP: μ̇ = mean(Ẋ), ṡ = −s³·mean((X − μ)·Ẋ), Ẏ = Ẋ·γs + (X − μ)·(γṡ + γ̇s) − γs·μ̇ + β̇.
+/// </summary>
+internal sealed class BatchNormTraining : IDifferentiableOp, IOpSamples
+{
+    public OpSchema Schema { get; } = new(Ops.BackpropDomain, "BatchNormTraining", 1, 3, 3, 3);
+
+    public Tensor[] Forward(OpContext ctx, ReadOnlySpan<Tensor> inputs)
+    {
+        var (x, gamma, beta) = (inputs[0], inputs[1], inputs[2]);
+        var dtype = Broadcast.FloatOperands("BatchNormTraining", x, gamma);
+        Broadcast.FloatOperands("BatchNormTraining", x, beta);
+        var c = ChannelAffine.Channels(x, "BatchNormTraining");
+        if (gamma.Shape != new Shape(c) || beta.Shape != new Shape(c))
+            throw new ShapeException($"BatchNormTraining: scale {gamma.Shape} and bias {beta.Shape} must be [{c}] for input {x.Shape}.");
+        var (mean, invStd) = (Tensor.Empty(new Shape(c), dtype), Tensor.Empty(new Shape(c), dtype));
+        var (a, b) = (Tensor.Empty(new Shape(c), dtype), Tensor.Empty(new Shape(c), dtype));
+        var y = Tensor.Empty(x.Shape, dtype);
+        var eps = ctx.Attributes.GetDouble("epsilon", 1e-5);
+        if (dtype == DType.Float32)
+        {
+            ChannelMoments.Run<float>(x, eps, mean, invStd);
+            for (var i = 0; i < c; i++)
+            {
+                a.Span<float>()[i] = gamma.Span<float>()[i] * invStd.Span<float>()[i];
+                b.Span<float>()[i] = beta.Span<float>()[i] - mean.Span<float>()[i] * a.Span<float>()[i];
+            }
+            ChannelAffine.Run<float>(x, a, b, y);
+        }
+        else
+        {
+            ChannelMoments.Run<double>(x, eps, mean, invStd);
+            for (var i = 0; i < c; i++)
+            {
+                a.Span<double>()[i] = gamma.Span<double>()[i] * invStd.Span<double>()[i];
+                b.Span<double>()[i] = beta.Span<double>()[i] - mean.Span<double>()[i] * a.Span<double>()[i];
+            }
+            ChannelAffine.Run<double>(x, a, b, y);
+        }
+        return [y, mean, invStd];
+    }
+
+    public Tensor?[] Vjp(OpContext ctx, ReadOnlySpan<Tensor?> g)
+    {
+        var (x, gamma) = (ctx.Input(0), ctx.Input(1));
+        var (mean, s) = (ctx.Output(1), ctx.Output(2));
+        var n = Ops.ScalarLike(s, x.Size / Math.Max(1, x.Shape[1]));
+        var zero = Ops.ScalarLike(s, 0) * s;
+        Tensor? dGamma = null, dBeta = null;
+        var (scale, slope, offset) = (gamma * s, zero, zero);
+        if (g[0] is { } gy)
+        {
+            var (u, v) = ChannelGradSums.Of(gy, x);
+            (dGamma, dBeta) = (s * (u - mean * v), v);
+            slope = -(scale * s) * dGamma / n;
+            offset = -(scale * v) / n;
+        }
+        if (g[1] is { } gMean) offset += gMean / n;
+        if (g[2] is { } gS) slope -= gS * s * s * s / n;
+        offset -= slope * mean;
+        Tensor? dx = null;
+        if (ctx.NeedsInputGrad[0])
+            dx = g[0] is { } grad ? ChannelMix.Of(grad, x, scale, slope, offset) : Ops.ChannelAffine(x, slope, offset);
+        return [dx, ctx.NeedsInputGrad[1] ? dGamma : null, ctx.NeedsInputGrad[2] ? dBeta : null];
+    }
+
+    public Tensor?[] Jvp(OpContext ctx, ReadOnlySpan<Tensor?> t)
+    {
+        var (x, gamma) = (ctx.Input(0), ctx.Input(1));
+        var (mean, s) = (ctx.Output(1), ctx.Output(2));
+        var zero = Ops.ScalarLike(s, 0) * s;
+        var scale = gamma * s;
+        Tensor? dMean = null, dS = null;
+        var slope = t[1] is { } tGamma ? tGamma * s : zero;
+        var offset = t[2] ?? zero;
+        if (t[0] is { } tx)
+        {
+            var n = Ops.ScalarLike(s, x.Size / Math.Max(1, x.Shape[1]));
+            var (u, v) = ChannelGradSums.Of(tx, x);
+            dMean = v / n;
+            dS = -(s * s * s) * (u - mean * v) / n;
+            slope += gamma * dS;
+            offset -= scale * dMean;
+        }
+        offset -= slope * mean;
+        Tensor? dy = null;
+        if (t[0] is { } dx) dy = ChannelMix.Of(dx, x, scale, slope, offset);
+        else if (t[1] is not null || t[2] is not null) dy = Ops.ChannelAffine(x, slope, offset);
+        return [dy, dMean, dS];
+    }
+
+    public IEnumerable<OpSample> Samples(Random rng)
+    {
+        Tensor U(params int[] s) => BinarySamples.U(rng, s, (-1, 1));
+        yield return new OpSample("[N, C]", [U(4, 2), U(2), U(2)], OpAttributes.Of(("epsilon", 1e-3)));
+        yield return new OpSample("[N, C, L]", [U(2, 3, 4), U(3), U(3)], OpAttributes.Of(("epsilon", 1e-5)));
+        yield return new OpSample("[N, C, H, W]", [U(2, 2, 3, 3), U(2), U(2)], OpAttributes.Of(("epsilon", 0.1)));
+    }
+}
