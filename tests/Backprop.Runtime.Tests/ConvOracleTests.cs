@@ -96,6 +96,29 @@ public class ConvOracleTests
         TestEnv.Close(xv.Take(30).Average(), gap.GetAsDouble(0), 1e-14);
     }
 
+    /// <summary>
+    /// AveragePool whose one window is the whole plane (ResNet exports' last pool, 7 × 7 on 7 × 7): each plane's mean, and
+    /// a gradient spread evenly, both float32 (a vector sum) and float64.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AveragePool_over_the_whole_plane_is_its_mean_and_spreads_the_gradient_evenly(bool f64)
+    {
+        var x = Tensor.Uniform(new Shape(3, 5, 7, 6), _rng, dtype: f64 ? DType.Float64 : DType.Float32);
+        var seed = Tensor.Uniform(new Shape(3, 5, 1, 1), _rng, dtype: x.DType);
+        x.RequiresGrad = true;
+        var y = Ops.Call("AveragePool", OpAttributes.Of(("kernel_shape", new[] { 7, 6 })), x);
+        Assert.Equal(new Shape(3, 5, 1, 1), y.Shape);
+        var dx = Autograd.Grad(y, x, seed).ToDoubleArray();
+        var (xv, yv, sv) = (x.ToDoubleArray(), y.ToDoubleArray(), seed.ToDoubleArray());
+        for (var plane = 0; plane < 15; plane++)
+        {
+            TestEnv.Close(xv.Skip(plane * 42).Take(42).Average(), yv[plane], f64 ? 1e-14 : 1e-6, $"mean of plane {plane}");
+            for (var e = 0; e < 42; e++) TestEnv.Close(sv[plane] / 42, dx[plane * 42 + e], f64 ? 1e-14 : 1e-6, $"dX[{plane}, {e}]");
+        }
+    }
+
     [Fact]
     public void MaxPool_2x2_stride_2_fast_path_matches_the_window_loop()
     {

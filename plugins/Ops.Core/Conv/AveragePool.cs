@@ -58,8 +58,24 @@ internal sealed class AveragePool : LinearOp, IOpSamples
         return [y];
     }
 
+    /// <summary>
+    /// Whether the one window covers the whole plane (a global average written as AveragePool, as in ResNet exports whose
+    /// last pool is 7 × 7 on 7 × 7): then each plane is one sum, and its gradient one fill.
+    /// </summary>
+    internal static bool WholePlane(ConvGeometry g) =>
+        g is { OH: 1, OW: 1, PH: 0, PW: 0, PHEnd: 0, PWEnd: 0 } && g.KH == g.H && g.KW == g.W;
+
     private static void Means<T>(Tensor x, Tensor y, ConvGeometry g, bool includePad) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (WholePlane(g))
+        {
+            ReadOnlySpan<T> input = x.Span<T>();
+            var output = y.Span<T>();
+            var size = g.H * g.W;
+            for (var plane = 0; plane < g.N * g.C; plane++)
+                output[plane] = System.Numerics.Tensors.TensorPrimitives.Sum<T>(input.Slice(plane * size, size)) / T.CreateTruncating(size);
+            return;
+        }
         Outputs(g, (plane, y0, y1) =>
         {
             ReadOnlySpan<T> src = x.Span<T>().Slice(plane * g.H * g.W, g.H * g.W);
@@ -111,7 +127,7 @@ internal sealed class AveragePoolGrad : LinearOp
         var g = AveragePool.Geometry(ctx.Attributes, shape);
         var gy = inputs[0];
         if (!gy.DType.IsFloatingPoint()) throw new DTypeException($"AveragePoolGrad takes float32 or float64, got {gy.DType}.");
-        var dx = Tensor.Zeros(shape, gy.DType);
+        var dx = AveragePool.WholePlane(g) ? Tensor.Empty(shape, gy.DType) : Tensor.Zeros(shape, gy.DType);
         var includePad = ctx.Attributes.GetLong("count_include_pad", 0) != 0;
         if (gy.DType == DType.Float32) Spread<float>(gy, dx, g, includePad);
         else Spread<double>(gy, dx, g, includePad);
@@ -120,6 +136,14 @@ internal sealed class AveragePoolGrad : LinearOp
 
     private static void Spread<T>(Tensor gy, Tensor dx, ConvGeometry g, bool includePad) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (AveragePool.WholePlane(g))
+        {
+            ReadOnlySpan<T> input = gy.Span<T>();
+            var output = dx.Span<T>();
+            var size = g.H * g.W;
+            for (var plane = 0; plane < g.N * g.C; plane++) output.Slice(plane * size, size).Fill(input[plane] / T.CreateTruncating(size));
+            return;
+        }
         AveragePool.Outputs(g, (plane, y0, y1) =>
         {
             ReadOnlySpan<T> src = gy.Span<T>().Slice(plane * g.P, g.P);
