@@ -22,6 +22,7 @@ internal sealed class BatchNormalizationImporter : INodeImporter
         var (gamma, beta) = (Ops.Reshape(scale, scale.Size), Ops.Reshape(bias, bias.Size));
         if (!ctx.BatchStatistics)
         {
+            if (ctx.Int("training_mode", 0) != 0) return NodeTrainingMode(ctx, x, scale, bias, mean, variance, eps, axes, shape);
             var (a, b) = InferenceAffine(ctx);
             return [Ops.ChannelAffine(x, a, b)];
         }
