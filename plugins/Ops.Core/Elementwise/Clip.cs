@@ -1,6 +1,6 @@
 namespace Backprop.Plugins.Core;
 
-/// <summary>y = min(max(x, min), max) (attributes min, max). The gradient passes where min &lt; x &lt; max.</summary>
+/// <summary>y = min(max(x, min), max) (attributes min, max; with min &gt; max every y is max). The gradient passes where min &lt; x &lt; max.</summary>
 internal sealed class Clip : ElementwiseUnaryOp
 {
     public Clip() : base("Clip") { }
@@ -15,7 +15,12 @@ internal sealed class Clip : ElementwiseUnaryOp
         var (lo, hi) = Bounds(attributes);
         var tlo = T.CreateTruncating(lo);
         var thi = T.CreateTruncating(hi);
-        for (var i = 0; i < x.Length; i++) y[i] = T.IsNaN(x[i]) ? x[i] : x[i] < tlo ? tlo : x[i] > thi ? thi : x[i];
+        // max first, then min, as ONNX defines it: with min > max every output is max.
+        for (var i = 0; i < x.Length; i++)
+        {
+            var v = x[i] < tlo ? tlo : x[i];
+            y[i] = T.IsNaN(x[i]) ? x[i] : v > thi ? thi : v;
+        }
     }
 
     protected override Tensor Derivative(OpContext ctx, Tensor x, Tensor y)

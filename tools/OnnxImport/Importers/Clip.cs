@@ -19,7 +19,7 @@ internal sealed class ClipImporter : INodeImporter
             lo = ctx.Optional(1) is { } a ? a.Item() : double.NegativeInfinity;
             hi = ctx.Optional(2) is { } b ? b.Item() : double.PositiveInfinity;
         }
-        if (x.DType == DType.Int64) return [new Tensor(x.ToInt64Array().Select(v => (long)Math.Clamp(v, lo, hi)).ToArray(), x.Shape)];
+        if (x.DType == DType.Int64) return [new Tensor(x.ToInt64Array().Select(v => (long)Math.Min(Math.Max(v, lo), hi)).ToArray(), x.Shape)];
         return [Ops.Clip(x, lo, hi)];
     }
 }

@@ -40,7 +40,9 @@ internal sealed class ConvTransposeImporter : INodeImporter
                 var wide = (Int128)stride * (x.Shape[2 + i] - 1) + extra + (Int128)(w.Shape[2 + i] - 1) * dilation + 1 - spatial[i];
                 if (wide < int.MinValue / 2 || wide > int.MaxValue / 2) throw ctx.Error($"output_shape {spatial[i]} on axis {2 + i} implies padding out of range.");
                 var total = (int)wide;
-                (pads[i], pads[i + rank]) = autoPad == "SAME_UPPER" ? (total - total / 2, total / 2) : (total / 2, total - total / 2);
+                // The spec's split: SAME_UPPER puts the odd pad at the end, otherwise at the start (ONNX Runtime changed to
+                // this in 2022; onnx 1.22's test data expects it).
+                (pads[i], pads[i + rank]) = autoPad == "SAME_UPPER" ? (total / 2, total - total / 2) : (total - total / 2, total / 2);
             }
             attrs = attrs.With("pads", pads);
         }
