@@ -2,7 +2,8 @@ namespace Backprop.Onnx.Importers;
 
 /// <summary>
 /// ONNX ConvTranspose (https://onnx.ai/onnx/operators/onnx__ConvTranspose.html), 1-D and 2-D: strides, pads, dilations,
-/// group, output_padding; auto_pad and output_shape are not read (explicit pads only).
+/// group, output_padding, output_shape and auto_pad SAME_UPPER / SAME_LOWER (pads from the spec's rule; an output
+/// larger than the natural size is extended with zeros, and the bias, at the end).
 /// </summary>
 internal sealed class ConvTransposeImporter : INodeImporter
 {
@@ -24,6 +25,7 @@ internal sealed class ConvTransposeImporter : INodeImporter
         attrs = attrs.With("group", ctx.Int("group", 1));
         var autoPad = ctx.String("auto_pad", "NOTSET");
         var outputShape = ctx.Ints("output_shape");
+        int[]? grown = null;
         if (outputShape is null && autoPad is "SAME_UPPER" or "SAME_LOWER")
             outputShape = Enumerable.Range(0, rank).Select(i => (long)x.Shape[2 + i] * (ctx.Ints("strides")?[i] ?? 1)).ToArray();
         if (outputShape is not null)
@@ -32,14 +34,17 @@ internal sealed class ConvTransposeImporter : INodeImporter
             if (outputShape.Length < rank) throw ctx.Error($"output_shape has {outputShape.Length} values; a {rank}-D convolution needs {rank}.");
             var spatial = outputShape.Length == rank ? outputShape : outputShape[^rank..];
             var pads = new int[2 * rank];
+            grown = new int[rank];
             for (var i = 0; i < rank; i++)
             {
                 var stride = ctx.Ints("strides")?[i] ?? 1;
                 var dilation = ctx.Ints("dilations")?[i] ?? 1;
-                var extra = ctx.Ints("output_padding")?[i] ?? 0;
-                var wide = (Int128)stride * (x.Shape[2 + i] - 1) + extra + (Int128)(w.Shape[2 + i] - 1) * dilation + 1 - spatial[i];
+                var outputPadding = ctx.Ints("output_padding")?[i] ?? 0;
+                var wide = (Int128)stride * (x.Shape[2 + i] - 1) + outputPadding + (Int128)(w.Shape[2 + i] - 1) * dilation + 1 - spatial[i];
                 if (wide < int.MinValue / 2 || wide > int.MaxValue / 2) throw ctx.Error($"output_shape {spatial[i]} on axis {2 + i} implies padding out of range.");
                 var total = (int)wide;
+                // An output larger than the natural size (negative padding) gets zeros at the end, as ONNX Runtime does.
+                if (total < 0) (grown[i], total) = (-total, 0);
                 // The spec's split: SAME_UPPER puts the odd pad at the end, otherwise at the start (ONNX Runtime changed to
                 // this in 2022; onnx 1.22's test data expects it).
                 (pads[i], pads[i + rank]) = autoPad == "SAME_UPPER" ? (total / 2, total - total / 2) : (total - total / 2, total / 2);
@@ -47,6 +52,15 @@ internal sealed class ConvTransposeImporter : INodeImporter
             attrs = attrs.With("pads", pads);
         }
         else if (ctx.Ints("pads") is { } p) attrs = attrs.With("pads", p);
-        return [ctx.Optional(2) is { } b ? Ops.Call("ConvTranspose", attrs, x, w, b) : Ops.Call("ConvTranspose", attrs, x, w)];
+        if (grown is null || grown.All(e => e == 0))
+            return [ctx.Optional(2) is { } b ? Ops.Call("ConvTranspose", attrs, x, w, b) : Ops.Call("ConvTranspose", attrs, x, w)];
+        var ends = new int[2 * x.Rank];
+        for (var i = 0; i < rank; i++) ends[x.Rank + 2 + i] = grown[i];
+        var y = Ops.Pad(Ops.Call("ConvTranspose", attrs, x, w), ends);
+        if (ctx.Optional(2) is not { } bias) return [y];
+        var channels = new int[x.Rank];
+        Array.Fill(channels, 1);
+        channels[1] = bias.Size;
+        return [y + Ops.Reshape(bias, channels)];
     }
 }
