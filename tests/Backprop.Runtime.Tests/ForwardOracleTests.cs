@@ -1,3 +1,4 @@
+using Backprop.Runtime;
 using static Backprop.Tests.TestEnv;
 
 namespace Backprop.Tests;
@@ -393,6 +394,19 @@ public class ForwardOracleTests
         Assert.Equal(new Shape(1, 1, 1), Ops.ReduceMin(x, [], keepDims: true).Shape);
         Assert.Equal(new Shape(1, 6, 4, 1), Ops.Unsqueeze(Ops.Squeeze(Ops.Reshape(x, 1, 6, 4), 0), 0, 3).Shape);
         Assert.Equal(new Shape(4, 6), Ops.Reshape(x, -1, 6).Shape);
+    }
+
+    [Fact]
+    public void Max_and_min_over_an_empty_set_are_their_identities()
+    {
+        // ONNX's ReduceMax / ReduceMin: the maximum of nothing is −∞, the minimum +∞; the gradient is empty.
+        var x = Tensor.Zeros(new Shape(2, 0, 4), DType.Float32);
+        x.RequiresGrad = true;
+        var max = Ops.ReduceMax(x, [1], keepDims: true);
+        Assert.Equal(new Shape(2, 1, 4), max.Shape);
+        Assert.All(max.ToDoubleArray(), v => Assert.Equal(double.NegativeInfinity, v));
+        Assert.All(Ops.ReduceMin(x, [1], keepDims: false).ToDoubleArray(), v => Assert.Equal(double.PositiveInfinity, v));
+        Assert.Equal(new Shape(2, 0, 4), Autograd.Grad(max, x, Tensor.Ones(max.Shape, DType.Float32)).Shape);
     }
 
     [Theory]

@@ -124,9 +124,12 @@ internal static class ReduceKernels
         }
     }
 
+    /// <summary>
+    /// Maximum or minimum over the reduced axes; over an empty set it is the operation's identity, −∞ or +∞ (as ONNX's
+    /// ReduceMax and ReduceMin define it).
+    /// </summary>
     public static Tensor Extreme(Tensor x, ReduceAxes r, bool max)
     {
-        if (x.Size == 0) throw new ShapeException($"Cannot take the {(max ? "maximum" : "minimum")} of an empty tensor {x.Shape}.");
         var y = Tensor.Empty(r.Kept, x.DType);
         switch (x.DType)
         {

@@ -103,6 +103,23 @@ internal static class Helpers
     }
 }
 
+/// <summary>Order-only ops (max, min, pooling by maximum) on bool and integer tensors, computed in float64 and cast back.</summary>
+internal static class ThroughFloat64
+{
+    /// <summary>
+    /// <paramref name="op"/> applied to <paramref name="x"/> as float64 when it is bool or int64 (exact for integers of
+    /// magnitude up to 2⁵³, which covers every narrower ONNX integer type; larger int64 values are refused), the result
+    /// cast back to x's type; floating-point tensors pass straight to <paramref name="op"/>.
+    /// </summary>
+    public static Tensor Apply(Tensor x, Func<Tensor, Tensor> op, NodeContext ctx)
+    {
+        if (x.DType.IsFloatingPoint()) return op(x);
+        if (x.DType == DType.Int64 && x.ToInt64Array().Any(v => v > 1L << 53 || v < -(1L << 53)))
+            throw ctx.Error("int64 values beyond ±2^53 are not supported here (they are computed in float64).");
+        return Ops.Cast(op(Ops.Cast(x, DType.Float64)), x.DType);
+    }
+}
+
 /// <summary>
 /// Base of the Reduce* importers: axes are an attribute before <see cref="AxesInputSince"/> and an optional input from
 /// it; empty axes mean all axes unless noop_with_empty_axes; keepdims defaults to 1.
@@ -115,13 +132,13 @@ internal abstract class ReduceImporter : INodeImporter
     protected virtual int AxesInputSince => 18;
 
     /// <summary>The reduction itself.</summary>
-    protected abstract Tensor Reduce(Tensor x, int[] axes, bool keepDims);
+    protected abstract Tensor Reduce(Tensor x, int[] axes, bool keepDims, NodeContext ctx);
 
     public Tensor?[] Run(NodeContext ctx)
     {
         var x = ctx.Input(0);
         if (Axes(ctx, x.Rank) is not { } reduction) return [x];
-        return [Reduce(x, reduction.Axes, reduction.KeepDims)];
+        return [Reduce(x, reduction.Axes, reduction.KeepDims, ctx)];
     }
 
     /// <summary>The node's reduced axes (normalised, for an input of <paramref name="rank"/>) and keepdims; null for a no-op.</summary>

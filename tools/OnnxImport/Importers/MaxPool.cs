@@ -1,6 +1,9 @@
 namespace Backprop.Onnx.Importers;
 
-/// <summary>ONNX MaxPool (https://onnx.ai/onnx/operators/onnx__MaxPool.html), 1-D and 2-D; Indices output as flat indices into X.</summary>
+/// <summary>
+/// ONNX MaxPool (https://onnx.ai/onnx/operators/onnx__MaxPool.html), 1-D and 2-D; Indices output as flat indices into X.
+/// Integer inputs (uint8 and the like) are pooled in float64, exactly.
+/// </summary>
 internal sealed class MaxPoolImporter : INodeImporter
 {
     public string OpType => "MaxPool";
@@ -13,8 +16,14 @@ internal sealed class MaxPoolImporter : INodeImporter
         var attributes = Helpers.Window(ctx, x.Shape, kernel, conv: false);
         // Without an Indices output the values-only op serves (a values-only kernel when nothing is recorded).
         if (ctx.Node.Output.Count < 2 || ctx.Node.Output[1].Length == 0)
-            return [TensorRuntime.Current.Invoke(Ops.BackpropDomain, "MaxPoolValues", [x], attributes)[0]];
-        var outputs = Ops.CallMulti("", "MaxPool", attributes, x);
-        return [outputs[0], outputs[1]];
+            return [ThroughFloat64.Apply(x, v => TensorRuntime.Current.Invoke(Ops.BackpropDomain, "MaxPoolValues", [v], attributes)[0], ctx)];
+        Tensor? indices = null;
+        var values = ThroughFloat64.Apply(x, v =>
+        {
+            var outputs = Ops.CallMulti("", "MaxPool", attributes, v);
+            indices = outputs[1];
+            return outputs[0];
+        }, ctx);
+        return [values, indices];
     }
 }

@@ -5,5 +5,5 @@ internal sealed class ReduceL2Importer : ReduceImporter
 {
     public override string OpType => "ReduceL2";
 
-    protected override Tensor Reduce(Tensor x, int[] axes, bool keepDims) => Ops.Sqrt(Ops.ReduceSum(x * x, axes, keepDims));
+    protected override Tensor Reduce(Tensor x, int[] axes, bool keepDims, NodeContext ctx) => Ops.Sqrt(Ops.ReduceSum(x * x, axes, keepDims));
 }

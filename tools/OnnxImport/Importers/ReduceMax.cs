@@ -5,5 +5,6 @@ internal sealed class ReduceMaxImporter : ReduceImporter
 {
     public override string OpType => "ReduceMax";
 
-    protected override Tensor Reduce(Tensor x, int[] axes, bool keepDims) => Ops.ReduceMax(x, axes, keepDims);
+    protected override Tensor Reduce(Tensor x, int[] axes, bool keepDims, NodeContext ctx) =>
+        ThroughFloat64.Apply(x, v => Ops.ReduceMax(v, axes, keepDims), ctx);
 }

@@ -5,5 +5,5 @@ internal sealed class ReduceMeanImporter : ReduceImporter
 {
     public override string OpType => "ReduceMean";
 
-    protected override Tensor Reduce(Tensor x, int[] axes, bool keepDims) => Ops.ReduceMean(x, axes, keepDims);
+    protected override Tensor Reduce(Tensor x, int[] axes, bool keepDims, NodeContext ctx) => Ops.ReduceMean(x, axes, keepDims);
 }

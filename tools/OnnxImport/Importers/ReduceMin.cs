@@ -5,5 +5,6 @@ internal sealed class ReduceMinImporter : ReduceImporter
 {
     public override string OpType => "ReduceMin";
 
-    protected override Tensor Reduce(Tensor x, int[] axes, bool keepDims) => Ops.ReduceMin(x, axes, keepDims);
+    protected override Tensor Reduce(Tensor x, int[] axes, bool keepDims, NodeContext ctx) =>
+        ThroughFloat64.Apply(x, v => Ops.ReduceMin(v, axes, keepDims), ctx);
 }

@@ -5,5 +5,5 @@ internal sealed class ReduceProdImporter : ReduceImporter
 {
     public override string OpType => "ReduceProd";
 
-    protected override Tensor Reduce(Tensor x, int[] axes, bool keepDims) => Ops.ReduceProd(x, axes, keepDims);
+    protected override Tensor Reduce(Tensor x, int[] axes, bool keepDims, NodeContext ctx) => Ops.ReduceProd(x, axes, keepDims);
 }

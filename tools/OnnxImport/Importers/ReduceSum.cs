@@ -7,5 +7,5 @@ internal sealed class ReduceSumImporter : ReduceImporter
 
     protected override int AxesInputSince => 13;
 
-    protected override Tensor Reduce(Tensor x, int[] axes, bool keepDims) => Ops.ReduceSum(x, axes, keepDims);
+    protected override Tensor Reduce(Tensor x, int[] axes, bool keepDims, NodeContext ctx) => Ops.ReduceSum(x, axes, keepDims);
 }

@@ -5,5 +5,5 @@ internal sealed class ReduceSumSquareImporter : ReduceImporter
 {
     public override string OpType => "ReduceSumSquare";
 
-    protected override Tensor Reduce(Tensor x, int[] axes, bool keepDims) => Ops.ReduceSum(x * x, axes, keepDims);
+    protected override Tensor Reduce(Tensor x, int[] axes, bool keepDims, NodeContext ctx) => Ops.ReduceSum(x * x, axes, keepDims);
 }
