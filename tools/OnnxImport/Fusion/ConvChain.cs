@@ -60,6 +60,7 @@ internal sealed class ConvChain : FusedChain
     public override bool TryRun(IReadOnlyList<PlanStep> steps, Dictionary<string, Tensor> env, Func<int, NodeContext> context)
     {
         var (x, weight, bias, attributes) = ConvImporter.Operands(context(Steps[0]));
+        if (x.Rank > 4) return false; // 3-D: composed from 2-D convolutions (Volumetric), not fused
         var (scale, shift) = BatchNormalizationImporter.InferenceAffine(context(Steps[1]));
         Tensor? residual = null;
         if (ResidualInput >= 0)

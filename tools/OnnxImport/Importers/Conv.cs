@@ -1,6 +1,9 @@
 namespace Backprop.Onnx.Importers;
 
-/// <summary>ONNX Conv (https://onnx.ai/onnx/operators/onnx__Conv.html), 1-D and 2-D: strides, pads, dilations, group, auto_pad.</summary>
+/// <summary>
+/// ONNX Conv (https://onnx.ai/onnx/operators/onnx__Conv.html), 1-D and 2-D: strides, pads, dilations, group, auto_pad;
+/// 3-D composed from 2-D convolutions (<see cref="Volumetric"/>).
+/// </summary>
 internal sealed class ConvImporter : INodeImporter
 {
     public string OpType => "Conv";
@@ -8,6 +11,7 @@ internal sealed class ConvImporter : INodeImporter
     public Tensor?[] Run(NodeContext ctx)
     {
         var (x, w, b, attrs) = Operands(ctx);
+        if (x.Rank == 5) return [Volumetric.Conv(x, w, b, attrs, ctx)];
         return [b is not null ? Ops.Call("Conv", attrs, x, w, b) : Ops.Call("Conv", attrs, x, w)];
     }
 

@@ -2,6 +2,7 @@ namespace Backprop.Onnx.Importers;
 
 /// <summary>
 /// ONNX MaxPool (https://onnx.ai/onnx/operators/onnx__MaxPool.html), 1-D and 2-D; Indices output as flat indices into X.
+/// 3-D (without Indices) composed from 2-D poolings (<see cref="Volumetric"/>).
 /// Integer inputs (uint8 and the like) are pooled in float64, exactly.
 /// </summary>
 internal sealed class MaxPoolImporter : INodeImporter
@@ -14,8 +15,14 @@ internal sealed class MaxPoolImporter : INodeImporter
         var kernel = (ctx.Ints("kernel_shape") ?? throw ctx.Error("kernel_shape is required.")).Select(v => (int)v).ToArray();
         if (ctx.Int("storage_order", 0) != 0) throw ctx.Error("storage_order=1 is not supported.");
         var attributes = Helpers.Window(ctx, x.Shape, kernel, conv: false);
+        var wantsIndices = ctx.Node.Output.Count >= 2 && ctx.Node.Output[1].Length > 0;
+        if (x.Rank == 5)
+        {
+            if (wantsIndices) throw ctx.Error("the Indices output of a 3-D MaxPool is not supported.");
+            return [ThroughFloat64.Apply(x, v => Volumetric.MaxPool(v, attributes, ctx), ctx)];
+        }
         // Without an Indices output the values-only op serves (a values-only kernel when nothing is recorded).
-        if (ctx.Node.Output.Count < 2 || ctx.Node.Output[1].Length == 0)
+        if (!wantsIndices)
             return [ThroughFloat64.Apply(x, v => TensorRuntime.Current.Invoke(Ops.BackpropDomain, "MaxPoolValues", [v], attributes)[0], ctx)];
         Tensor? indices = null;
         var values = ThroughFloat64.Apply(x, v =>

@@ -1,0 +1,125 @@
+namespace Backprop.Onnx.Importers;
+
+/// <summary>
+/// 3-D Conv, MaxPool and AveragePool over [N, C, D, H, W], composed from the 2-D ops: output depth slice od combines the 2-D
+/// op of the input slices id = od·S − P + k·dilation inside the input, one per depth tap k — a sum of 2-D convolutions
+/// with the filters' depth slice k, a maximum of 2-D poolings, or their sum over the depth taps counted (a window's count
+/// is the product of its depth and planar counts). Built from differentiable ops, so every mode of differentiation
+/// follows; one 2-D call per (output slice, depth tap), correct rather than fast.
+/// </summary>
+internal static class Volumetric
+{
+    /// <summary>The depth axis of 3-D window attributes, and the 2-D attributes of the other two axes.</summary>
+    private readonly record struct Depth(int Kernel, int Stride, int Dilation, int Before, int After, OpAttributes Planar);
+
+    private static Depth Split(OpAttributes a, int kernel, bool conv)
+    {
+        var (strides, dilations, pads) = (a.GetInts("strides"), a.GetInts("dilations"), a.GetInts("pads"));
+        var planar = OpAttributes.Of(("strides", strides[1..]), ("dilations", dilations[1..]), ("pads", new[] { pads[1], pads[2], pads[4], pads[5] }));
+        if (conv) planar = planar.With("group", a.GetLong("group", 1));
+        else planar = planar.With("kernel_shape", a.GetInts("kernel_shape")[1..]).With("ceil_mode", a.GetLong("ceil_mode", 0))
+            .With("count_include_pad", a.GetLong("count_include_pad", 0));
+        return new Depth(kernel, strides[0], dilations[0], pads[0], pads[3], planar);
+    }
+
+    /// <summary>Output depth (ceil_mode as in the 2-D ops: a last window starting past the input and its leading pad is dropped).</summary>
+    private static int OutputDepth(int size, Depth d, bool ceil, NodeContext ctx)
+    {
+        var span = (long)size + d.Before + d.After - (long)d.Dilation * (d.Kernel - 1) - 1;
+        if (span < 0) throw ctx.Error($"the window's depth {d.Kernel} (dilation {d.Dilation}) does not fit depth {size} with pads {d.Before}, {d.After}.");
+        var o = (ceil ? (span + d.Stride - 1) / d.Stride : span / d.Stride) + 1;
+        if (ceil && (o - 1) * d.Stride >= size + d.Before) o--;
+        return (int)o;
+    }
+
+    /// <summary>Depth slice i of a [N, C, D, H, W] tensor as [N, C, H, W], each made once.</summary>
+    private static Func<int, Tensor> Slices(Tensor x)
+    {
+        var made = new Tensor?[x.Shape[2]];
+        return i => made[i] ??= Ops.Squeeze(Ops.Slice(x, [i], [i + 1], [2]), 2);
+    }
+
+    /// <summary>Runs <paramref name="combine"/> over the valid input slices of each output slice and stacks the results on axis 2.</summary>
+    private static Tensor Stack(Tensor x, Depth d, int depth, Func<int, List<int>, Tensor> combine)
+    {
+        var outputs = new Tensor[depth];
+        for (var od = 0; od < depth; od++)
+        {
+            var taps = new List<int>();
+            for (var k = 0; k < d.Kernel; k++)
+            {
+                var id = od * d.Stride - d.Before + k * d.Dilation;
+                if (id >= 0 && id < x.Shape[2]) taps.Add(k);
+            }
+            outputs[od] = Ops.Unsqueeze(combine(od, taps), 2);
+        }
+        return Ops.Concat(2, outputs);
+    }
+
+    private static int InputSlice(Depth d, int od, int k) => od * d.Stride - d.Before + k * d.Dilation;
+
+    public static Tensor Conv(Tensor x, Tensor w, Tensor? bias, OpAttributes attributes, NodeContext ctx)
+    {
+        var d = Split(attributes, w.Shape[2], conv: true);
+        var (xs, ws) = (Slices(x), Slices(w));
+        var y = Stack(x, d, OutputDepth(x.Shape[2], d, false, ctx), (od, taps) =>
+        {
+            if (taps.Count == 0) // the window lies in the padding: zeros of the planar output's shape
+            {
+                var any = Ops.Call("Conv", d.Planar, xs(0), ws(0));
+                return Ops.ScalarLike(any, 0) * any;
+            }
+            Tensor? sum = null;
+            foreach (var k in taps)
+            {
+                var term = Ops.Call("Conv", d.Planar, xs(InputSlice(d, od, k)), ws(k));
+                sum = sum is null ? term : sum + term;
+            }
+            return sum!;
+        });
+        return bias is null ? y : y + Ops.Reshape(bias, 1, bias.Size, 1, 1, 1);
+    }
+
+    public static Tensor MaxPool(Tensor x, OpAttributes attributes, NodeContext ctx)
+    {
+        var d = Split(attributes, attributes.GetInts("kernel_shape")[0], conv: false);
+        var xs = Slices(x);
+        return Stack(x, d, OutputDepth(x.Shape[2], d, attributes.GetLong("ceil_mode", 0) != 0, ctx), (od, taps) =>
+        {
+            if (taps.Count == 0) throw ctx.Error($"output depth {od} has a window entirely in the padding.");
+            Tensor? max = null;
+            foreach (var k in taps)
+            {
+                var pooled = TensorRuntime.Current.Invoke(Ops.BackpropDomain, "MaxPoolValues", [xs(InputSlice(d, od, k))], d.Planar)[0];
+                max = max is null ? pooled : Ops.Maximum(max, pooled);
+            }
+            return max!;
+        });
+    }
+
+    public static Tensor AveragePool(Tensor x, OpAttributes attributes, NodeContext ctx)
+    {
+        var d = Split(attributes, attributes.GetInts("kernel_shape")[0], conv: false);
+        var includePad = attributes.GetLong("count_include_pad", 0) != 0;
+        var xs = Slices(x);
+        return Stack(x, d, OutputDepth(x.Shape[2], d, attributes.GetLong("ceil_mode", 0) != 0, ctx), (od, taps) =>
+        {
+            // Each planar average already divides by its planar count; the depth count divides the sum of the slices.
+            var counted = includePad
+                ? Enumerable.Range(0, d.Kernel).Count(k => InputSlice(d, od, k) is var id && id >= -d.Before && id < x.Shape[2] + d.After)
+                : taps.Count;
+            if (taps.Count == 0)
+            {
+                var any = Ops.Call("AveragePool", d.Planar, xs(0));
+                return Ops.ScalarLike(any, 0) * any;
+            }
+            Tensor? sum = null;
+            foreach (var k in taps)
+            {
+                var term = Ops.Call("AveragePool", d.Planar, xs(InputSlice(d, od, k)));
+                sum = sum is null ? term : sum + term;
+            }
+            return sum! / Ops.ScalarLike(sum!, counted);
+        });
+    }
+}
