@@ -397,6 +397,18 @@ public class ForwardOracleTests
     }
 
     [Fact]
+    public void Reshape_with_allowzero_keeps_a_literal_zero_and_its_gradient_keeps_the_empty_shape()
+    {
+        var x = Tensor.Zeros(new Shape(0, 3, 4), DType.Float32);
+        x.RequiresGrad = true;
+        var y = Ops.Call("Reshape", OpAttributes.Of(("shape", new[] { 3, 4, 0 }), ("allowzero", 1L)), x);
+        Assert.Equal(new Shape(3, 4, 0), y.Shape);
+        Assert.Equal(new Shape(0, 3, 4), Autograd.Grad(y, x, Tensor.Zeros(y.Shape, DType.Float32)).Shape);
+        // Without allowzero a 0 copies the input's dimension.
+        Assert.Equal(new Shape(2, 12), Ops.Reshape(Tensor.Zeros(new Shape(2, 3, 4), DType.Float32), 0, -1).Shape);
+    }
+
+    [Fact]
     public void Max_and_min_over_an_empty_set_are_their_identities()
     {
         // ONNX's ReduceMax / ReduceMin: the maximum of nothing is −∞, the minimum +∞; the gradient is empty.

@@ -1,11 +1,14 @@
 namespace Backprop.Plugins.Core;
 
-/// <summary>Reshape (attribute "shape"; 0 copies the input dimension, −1 is inferred). Shares the buffer.</summary>
+/// <summary>
+/// Reshape (attribute "shape"; 0 copies the input dimension — or, with allowzero = 1, is a literal 0 — and −1 is inferred).
+/// Shares the buffer.
+/// </summary>
 internal sealed class Reshape : LinearOp, IOpSamples
 {
     public override OpSchema Schema { get; } = OpSchema.Of("Reshape", 1);
 
-    public static Shape Resolve(Shape input, long[] spec)
+    public static Shape Resolve(Shape input, long[] spec, bool allowZero = false)
     {
         var dims = new int[spec.Length];
         var infer = -1;
@@ -19,7 +22,7 @@ internal sealed class Reshape : LinearOp, IOpSamples
                 continue;
             }
             if (spec[i] < -1) throw new ShapeException($"Reshape: invalid dimension {spec[i]} in [{string.Join(", ", spec)}].");
-            dims[i] = spec[i] == 0 ? (i < input.Rank ? input.Dims[i] : throw new ShapeException($"Reshape: 0 at position {i} but the input {input} has rank {input.Rank}.")) : checked((int)spec[i]);
+            dims[i] = spec[i] == 0 && !allowZero ? (i < input.Rank ? input.Dims[i] : throw new ShapeException($"Reshape: 0 at position {i} but the input {input} has rank {input.Rank}.")) : checked((int)spec[i]);
             known *= dims[i];
         }
         if (infer >= 0)
@@ -35,9 +38,11 @@ internal sealed class Reshape : LinearOp, IOpSamples
     }
 
     public override Tensor[] Forward(OpContext ctx, ReadOnlySpan<Tensor> x) =>
-        [x[0].ViewAs(Resolve(x[0].Shape, ctx.Attributes.GetLongs("shape")))];
+        [x[0].ViewAs(Resolve(x[0].Shape, ctx.Attributes.GetLongs("shape"), ctx.Attributes.GetLong("allowzero", 0) != 0))];
 
-    public override Tensor?[] Vjp(OpContext ctx, ReadOnlySpan<Tensor?> g) => [Ops.Reshape(g[0]!, ctx.Input(0).Shape.ToArray())];
+    // allowzero: the input's shape literally, also when it has a 0 (an empty tensor) that would otherwise copy a dimension.
+    public override Tensor?[] Vjp(OpContext ctx, ReadOnlySpan<Tensor?> g) =>
+        [Ops.Call("Reshape", OpAttributes.Of(("shape", ctx.Input(0).Shape.ToArray()), ("allowzero", 1L)), g[0]!)];
 
     public IEnumerable<OpSample> Samples(Random rng)
     {

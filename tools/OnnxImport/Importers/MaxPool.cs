@@ -2,18 +2,32 @@ namespace Backprop.Onnx.Importers;
 
 /// <summary>
 /// ONNX MaxPool (https://onnx.ai/onnx/operators/onnx__MaxPool.html), 1-D and 2-D; Indices output as flat indices into X.
-/// 3-D (without Indices) composed from 2-D poolings (<see cref="Volumetric"/>).
+/// storage_order = 1 gives column-major indices; 3-D (without Indices) composed from 2-D poolings (<see cref="Volumetric"/>).
 /// Integer inputs (uint8 and the like) are pooled in float64, exactly.
 /// </summary>
 internal sealed class MaxPoolImporter : INodeImporter
 {
     public string OpType => "MaxPool";
 
+    /// <summary>Row-major flat indices into X [N, C, H, W] as column-major ones (storage_order = 1): h + w·H within each plane.</summary>
+    private static Tensor ColumnMajor(Tensor indices, Shape x)
+    {
+        var (h, w) = ((long)x.Dims[2], (long)x.Dims[3]);
+        var flat = indices.ToInt64Array();
+        for (var i = 0; i < flat.Length; i++)
+        {
+            var (plane, within) = (flat[i] / (h * w), flat[i] % (h * w));
+            flat[i] = plane * h * w + within % w * h + within / w;
+        }
+        return new Tensor(flat, indices.Shape);
+    }
+
     public Tensor?[] Run(NodeContext ctx)
     {
         var x = ctx.Input(0);
         var kernel = (ctx.Ints("kernel_shape") ?? throw ctx.Error("kernel_shape is required.")).Select(v => (int)v).ToArray();
-        if (ctx.Int("storage_order", 0) != 0) throw ctx.Error("storage_order=1 is not supported.");
+        var columnMajor = ctx.Int("storage_order", 0) != 0;
+        if (columnMajor && x.Rank != 4) throw ctx.Error("storage_order=1 is supported for 2-D pooling only.");
         var attributes = Helpers.Window(ctx, x.Shape, kernel, conv: false);
         var wantsIndices = ctx.Node.Output.Count >= 2 && ctx.Node.Output[1].Length > 0;
         if (x.Rank == 5)
@@ -31,6 +45,6 @@ internal sealed class MaxPoolImporter : INodeImporter
             indices = outputs[1];
             return outputs[0];
         }, ctx);
-        return [values, indices];
+        return [values, columnMajor ? ColumnMajor(indices!, x.Shape) : indices];
     }
 }

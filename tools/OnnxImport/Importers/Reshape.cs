@@ -9,7 +9,8 @@ internal sealed class ReshapeImporter : INodeImporter
     {
         var x = ctx.Input(0);
         var spec = ctx.Opset < 5 ? ctx.Ints("shape") ?? throw ctx.Error("shape is required.") : ctx.Longs(1);
-        if (ctx.Int("allowzero", 0) != 0 && spec.Contains(0)) return [Ops.Reshape(x, spec.Select(v => (int)v).ToArray())];
+        if (ctx.Int("allowzero", 0) != 0 && spec.Contains(0))
+            return [Ops.Call("Reshape", OpAttributes.Of(("shape", spec.Select(v => (int)v).ToArray()), ("allowzero", 1L)), x)];
         if (spec.Any(v => v < -1 || v > int.MaxValue)) throw ctx.Error($"shape [{string.Join(", ", spec)}] has a dimension outside [−1, {int.MaxValue}].");
         if (spec.Select((v, i) => v == 0 && i >= x.Rank).Any(b => b)) throw ctx.Error($"shape [{string.Join(", ", spec)}] copies (0) a dimension the input {x.Shape} does not have.");
         var dims = spec.Select((v, i) => v == 0 ? x.Shape.Dims[i] : (int)v).ToArray();
