@@ -1,7 +1,8 @@
 namespace Backprop.Onnx.Importers;
 
 /// <summary>
-/// ONNX ConvTranspose (https://onnx.ai/onnx/operators/onnx__ConvTranspose.html), 1-D and 2-D: strides, pads, dilations,
+/// ONNX ConvTranspose (https://onnx.ai/onnx/operators/onnx__ConvTranspose.html), 1-D and 2-D (3-D composed from 2-D,
+/// <see cref="Volumetric"/>): strides, pads, dilations,
 /// group, output_padding, output_shape and auto_pad SAME_UPPER / SAME_LOWER (pads from the spec's rule; an output
 /// larger than the natural size is extended with zeros, and the bias, at the end).
 /// </summary>
@@ -52,11 +53,12 @@ internal sealed class ConvTransposeImporter : INodeImporter
             attrs = attrs.With("pads", pads);
         }
         else if (ctx.Ints("pads") is { } p) attrs = attrs.With("pads", p);
-        if (grown is null || grown.All(e => e == 0))
-            return [ctx.Optional(2) is { } b ? Ops.Call("ConvTranspose", attrs, x, w, b) : Ops.Call("ConvTranspose", attrs, x, w)];
+        Tensor Transposed(Tensor? b) => rank == 3 ? Volumetric.ConvTranspose(x, w, b, attrs, ctx)
+            : b is not null ? Ops.Call("ConvTranspose", attrs, x, w, b) : Ops.Call("ConvTranspose", attrs, x, w);
+        if (grown is null || grown.All(e => e == 0)) return [Transposed(ctx.Optional(2))];
         var ends = new int[2 * x.Rank];
         for (var i = 0; i < rank; i++) ends[x.Rank + 2 + i] = grown[i];
-        var y = Ops.Pad(Ops.Call("ConvTranspose", attrs, x, w), ends);
+        var y = Ops.Pad(Transposed(null), ends);
         if (ctx.Optional(2) is not { } bias) return [y];
         var channels = new int[x.Rank];
         Array.Fill(channels, 1);

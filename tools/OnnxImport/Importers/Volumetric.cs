@@ -1,7 +1,7 @@
 namespace Backprop.Onnx.Importers;
 
 /// <summary>
-/// 3-D Conv, MaxPool and AveragePool over [N, C, D, H, W], composed from the 2-D ops: output depth slice od combines the 2-D
+/// 3-D Conv, ConvTranspose, MaxPool and AveragePool over [N, C, D, H, W], composed from the 2-D ops: output depth slice od combines the 2-D
 /// op of the input slices id = od·S − P + k·dilation inside the input, one per depth tap k — a sum of 2-D convolutions
 /// with the filters' depth slice k, a maximum of 2-D poolings, or their sum over the depth taps counted (a window's count
 /// is the product of its depth and planar counts). Built from differentiable ops, so every mode of differentiation
@@ -77,6 +77,42 @@ internal static class Volumetric
             }
             return sum!;
         });
+        return bias is null ? y : y + Ops.Reshape(bias, 1, bias.Size, 1, 1, 1);
+    }
+
+    /// <summary>
+    /// 3-D ConvTranspose: output slice od sums the 2-D transposed convolutions of input slice id with the filters' depth
+    /// slice k over every pair with id·S − P + k·dilation = od (attributes as the importer gives them, absent ones default).
+    /// </summary>
+    public static Tensor ConvTranspose(Tensor x, Tensor w, Tensor? bias, OpAttributes a, NodeContext ctx)
+    {
+        int[] Get(string name, int count, int fill) => a.Has(name) ? a.GetInts(name) : Enumerable.Repeat(fill, count).ToArray();
+        var (strides, dilations, extra, pads) = (Get("strides", 3, 1), Get("dilations", 3, 1), Get("output_padding", 3, 0), Get("pads", 6, 0));
+        var planar = OpAttributes.Of(("strides", strides[1..]), ("dilations", dilations[1..]), ("output_padding", extra[1..]),
+            ("pads", new[] { pads[1], pads[2], pads[4], pads[5] }), ("group", a.GetLong("group", 1)));
+        var (depth, kernel) = (x.Shape[2], w.Shape[2]);
+        var outDepth = (long)strides[0] * (depth - 1) + extra[0] + (long)dilations[0] * (kernel - 1) + 1 - pads[0] - pads[3];
+        if (outDepth < 1 || outDepth > int.MaxValue) throw ctx.Error($"the output depth would be {outDepth} (input depth {depth}, kernel {kernel}, pads {pads[0]}, {pads[3]}).");
+        var (xs, ws) = (Slices(x), Slices(w));
+        var outputs = new Tensor[outDepth];
+        for (var od = 0; od < outDepth; od++)
+        {
+            Tensor? sum = null;
+            for (var id = 0; id < depth; id++)
+            for (var k = 0; k < kernel; k++)
+            {
+                if (id * strides[0] - pads[0] + k * dilations[0] != od) continue;
+                var term = Ops.Call("ConvTranspose", planar, xs(id), ws(k));
+                sum = sum is null ? term : sum + term;
+            }
+            if (sum is null) // no input slice reaches this output slice: zeros of the planar output's shape
+            {
+                var any = Ops.Call("ConvTranspose", planar, xs(0), ws(0));
+                sum = Ops.ScalarLike(any, 0) * any;
+            }
+            outputs[od] = Ops.Unsqueeze(sum, 2);
+        }
+        var y = Ops.Concat(2, outputs);
         return bias is null ? y : y + Ops.Reshape(bias, 1, bias.Size, 1, 1, 1);
     }
 
