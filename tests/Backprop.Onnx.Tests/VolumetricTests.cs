@@ -12,13 +12,15 @@ namespace Backprop.Onnx.Tests;
 /// </summary>
 public class VolumetricTests
 {
+    /// <summary>n values drawn uniformly from [−0.5, 0.5), one call after another from <paramref name="rng"/>.</summary>
+    private static Func<int, float[]> Uniform(Random rng) => n => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
+
     private static AttributeProto Ints(string name, params long[] values) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Ints, Ints = { values } };
 
     /// <summary>x [1, 2, 6, 6, 6] → Conv (3 filters 3×3×3, strides 2,1,1, dilations 1,1,2, bias) → Tanh → MaxPool 2³ → AveragePool 2³ (pads 1, ceil).</summary>
     private static ModelProto Model()
     {
-        var rng = new Random(11);
-        float[] U(int n) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
+        var U = Uniform(new Random(11));
         var g = new GraphProto { Name = "volumetric" };
         g.Input.Add(Value("x", TensorProto.Types.DataType.Float, 1, 2, 6, 6, 6));
         g.Output.Add(new ValueInfoProto { Name = "y" });
@@ -35,8 +37,7 @@ public class VolumetricTests
     /// <summary>x [1, 2, 3, 4, 3] → ConvTranspose (3 outputs, 2×3×3, strides 2,2,1, pads 1,0,1 / 0,1,0, output_padding 1,0,0, bias).</summary>
     private static ModelProto Transposed()
     {
-        var rng = new Random(15);
-        float[] U(int n) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
+        var U = Uniform(new Random(15));
         var g = new GraphProto { Name = "volumetric-transposed" };
         g.Input.Add(Value("x", TensorProto.Types.DataType.Float, 1, 2, 3, 4, 3));
         g.Output.Add(new ValueInfoProto { Name = "y" });

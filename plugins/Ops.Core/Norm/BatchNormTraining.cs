@@ -22,30 +22,24 @@ internal sealed class BatchNormTraining : IDifferentiableOp, IOpSamples
         if (gamma.Shape != new Shape(c) || beta.Shape != new Shape(c))
             throw new ShapeException($"BatchNormTraining: scale {gamma.Shape} and bias {beta.Shape} must be [{c}] for input {x.Shape}.");
         var (mean, invStd) = (Tensor.Empty(new Shape(c), dtype), Tensor.Empty(new Shape(c), dtype));
-        var (a, b) = (Tensor.Empty(new Shape(c), dtype), Tensor.Empty(new Shape(c), dtype));
         var y = Tensor.Empty(x.Shape, dtype);
         var eps = ctx.Attributes.GetDouble("epsilon", 1e-5);
-        if (dtype == DType.Float32)
-        {
-            ChannelMoments.Run<float>(x, eps, mean, invStd);
-            for (var i = 0; i < c; i++)
-            {
-                a.Span<float>()[i] = gamma.Span<float>()[i] * invStd.Span<float>()[i];
-                b.Span<float>()[i] = beta.Span<float>()[i] - mean.Span<float>()[i] * a.Span<float>()[i];
-            }
-            ChannelAffine.Run<float>(x, a, b, y);
-        }
-        else
-        {
-            ChannelMoments.Run<double>(x, eps, mean, invStd);
-            for (var i = 0; i < c; i++)
-            {
-                a.Span<double>()[i] = gamma.Span<double>()[i] * invStd.Span<double>()[i];
-                b.Span<double>()[i] = beta.Span<double>()[i] - mean.Span<double>()[i] * a.Span<double>()[i];
-            }
-            ChannelAffine.Run<double>(x, a, b, y);
-        }
+        if (dtype == DType.Float32) Run<float>(x, gamma, beta, eps, mean, invStd, y);
+        else Run<double>(x, gamma, beta, eps, mean, invStd, y);
         return [y, mean, invStd];
+    }
+
+    /// <summary>The statistics (<see cref="ChannelMoments"/>), then Y = X·a + b with a = γs, b = β − μa (<see cref="ChannelAffine"/>).</summary>
+    private static void Run<T>(Tensor x, Tensor gamma, Tensor beta, double eps, Tensor mean, Tensor invStd, Tensor y) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        ChannelMoments.Run<T>(x, eps, mean, invStd);
+        var (a, b) = (Tensor.Empty(mean.Shape, mean.DType), Tensor.Empty(mean.Shape, mean.DType));
+        for (var i = 0; i < mean.Size; i++)
+        {
+            var scale = gamma.Span<T>()[i] * invStd.Span<T>()[i];
+            (a.Span<T>()[i], b.Span<T>()[i]) = (scale, beta.Span<T>()[i] - mean.Span<T>()[i] * scale);
+        }
+        ChannelAffine.Run<T>(x, a, b, y);
     }
 
     public Tensor?[] Vjp(OpContext ctx, ReadOnlySpan<Tensor?> g)

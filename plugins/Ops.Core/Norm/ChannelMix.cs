@@ -52,9 +52,9 @@ internal sealed class ChannelMix : IDifferentiableOp, IOpSamples
     {
         var (g, x, a, b) = (ctx.Input(0), ctx.Input(1), ctx.Input(2), ctx.Input(3));
         var zero = Ops.ScalarLike(a, 0) * a;
-        var zeros = Ops.ScalarLike(x, 0) * x;
+        Tensor Zeros() => Ops.ScalarLike(x, 0) * x;
         Tensor? result = null;
-        if (t[0] is not null || t[1] is not null || t[4] is not null) result = Of(t[0] ?? zeros, t[1] ?? zeros, a, b, t[4] ?? zero);
+        if (t[0] is not null || t[1] is not null || t[4] is not null) result = Of(t[0] ?? Zeros(), t[1] ?? Zeros(), a, b, t[4] ?? zero);
         if (t[2] is not null || t[3] is not null)
         {
             var term = Of(g, x, t[2] ?? zero, t[3] ?? zero, zero);

@@ -16,13 +16,11 @@ internal sealed class BatchNormalizationImporter : INodeImporter
     {
         var (x, scale, bias, mean, variance) = (ctx.Input(0), ctx.Input(1), ctx.Input(2), ctx.Input(3), ctx.Input(4));
         var eps = ctx.Float("epsilon", 1e-5f);
-        var shape = Helpers.ChannelShape(x, scale.Size);
-        var axes = Enumerable.Range(0, x.Rank).Where(a => a != 1).ToArray();
         if (x.Rank < 2 || scale.Size != x.Shape[1]) throw ctx.Error($"input {x.Shape} and scale {scale.Shape} do not agree on the channel count (axis 1).");
         var (gamma, beta) = (Ops.Reshape(scale, scale.Size), Ops.Reshape(bias, bias.Size));
         if (!ctx.BatchStatistics)
         {
-            if (ctx.Int("training_mode", 0) != 0) return NodeTrainingMode(ctx, x, scale, bias, mean, variance, eps, axes, shape);
+            if (ctx.Int("training_mode", 0) != 0) return NodeTrainingMode(ctx, x, gamma, beta, mean, variance, eps);
             var (a, b) = InferenceAffine(ctx);
             return [Ops.ChannelAffine(x, a, b)];
         }
@@ -47,17 +45,15 @@ internal sealed class BatchNormalizationImporter : INodeImporter
     /// A node that itself says training_mode = 1 (opset 14+): batch statistics, and the updated running statistics as the
     /// node's second and third outputs, by the ONNX formula (population variance), without touching the inputs.
     /// </summary>
-    private static Tensor?[] NodeTrainingMode(NodeContext ctx, Tensor x, Tensor scale, Tensor bias, Tensor mean, Tensor variance, float eps, int[] axes, int[] shape)
+    private static Tensor?[] NodeTrainingMode(NodeContext ctx, Tensor x, Tensor gamma, Tensor beta, Tensor mean, Tensor variance, float eps)
     {
         var momentum = ctx.Float("momentum", 0.9f);
-        var m = Ops.ReduceMean(x, axes, keepDims: true);
-        var centered = x - m;
-        var v = Ops.ReduceMean(centered * centered, axes, keepDims: true);
-        var y = centered / Ops.Sqrt(v + eps) * Ops.Reshape(scale, shape) + Ops.Reshape(bias, shape);
+        var (y, mu, invStd) = Ops.BatchNormTraining(x, gamma, beta, eps);
+        var batchVariance = Ops.ScalarLike(invStd, 1) / (invStd * invStd) - Ops.ScalarLike(invStd, eps); // as UpdateRunning reads it
         var keep = Ops.ScalarLike(mean, momentum);
         var blend = Ops.ScalarLike(mean, 1 - momentum);
-        var runningMean = mean * keep + Ops.Reshape(Ops.Cast(m, mean.DType), mean.Shape.ToArray()) * blend;
-        var runningVar = variance * keep + Ops.Reshape(Ops.Cast(v, variance.DType), variance.Shape.ToArray()) * blend;
+        var runningMean = mean * keep + Ops.Reshape(Ops.Cast(mu, mean.DType), mean.Shape.ToArray()) * blend;
+        var runningVar = variance * keep + Ops.Reshape(Ops.Cast(batchVariance, variance.DType), variance.Shape.ToArray()) * blend;
         return [y, runningMean, runningVar];
     }
 

@@ -111,13 +111,19 @@ internal static class ThroughFloat64
     /// magnitude up to 2⁵³, which covers every narrower ONNX integer type; larger int64 values are refused), the result
     /// cast back to x's type; floating-point tensors pass straight to <paramref name="op"/>.
     /// </summary>
-    public static Tensor Apply(Tensor x, Func<Tensor, Tensor> op, NodeContext ctx)
+    public static Tensor Apply(Tensor x, Func<Tensor, Tensor> op, NodeContext ctx) => Narrow(op(Widen(x, ctx)), x.DType);
+
+    /// <summary>x as float64 when it is bool or int64 (refusing int64 values beyond ±2⁵³); floating-point x as it is.</summary>
+    public static Tensor Widen(Tensor x, NodeContext ctx)
     {
-        if (x.DType.IsFloatingPoint()) return op(x);
+        if (x.DType.IsFloatingPoint()) return x;
         if (x.DType == DType.Int64 && x.ToInt64Array().Any(v => v > 1L << 53 || v < -(1L << 53)))
             throw ctx.Error("int64 values beyond ±2^53 are not supported here (they are computed in float64).");
-        return Ops.Cast(op(Ops.Cast(x, DType.Float64)), x.DType);
+        return Ops.Cast(x, DType.Float64);
     }
+
+    /// <summary>A result of <see cref="Widen"/>'s input back in the original type <paramref name="dtype"/>.</summary>
+    public static Tensor Narrow(Tensor y, DType dtype) => y.DType == dtype ? y : Ops.Cast(y, dtype);
 }
 
 /// <summary>

@@ -38,13 +38,7 @@ internal sealed class MaxPoolImporter : INodeImporter
         // Without an Indices output the values-only op serves (a values-only kernel when nothing is recorded).
         if (!wantsIndices)
             return [ThroughFloat64.Apply(x, v => TensorRuntime.Current.Invoke(Ops.BackpropDomain, "MaxPoolValues", [v], attributes)[0], ctx)];
-        Tensor? indices = null;
-        var values = ThroughFloat64.Apply(x, v =>
-        {
-            var outputs = Ops.CallMulti("", "MaxPool", attributes, v);
-            indices = outputs[1];
-            return outputs[0];
-        }, ctx);
-        return [values, columnMajor ? ColumnMajor(indices!, x.Shape) : indices];
+        var outputs = Ops.CallMulti("", "MaxPool", attributes, ThroughFloat64.Widen(x, ctx));
+        return [ThroughFloat64.Narrow(outputs[0], x.DType), columnMajor ? ColumnMajor(outputs[1], x.Shape) : outputs[1]];
     }
 }

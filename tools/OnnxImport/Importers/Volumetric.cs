@@ -47,10 +47,7 @@ internal static class Volumetric
         {
             var taps = new List<int>();
             for (var k = 0; k < d.Kernel; k++)
-            {
-                var id = od * d.Stride - d.Before + k * d.Dilation;
-                if (id >= 0 && id < x.Shape[2]) taps.Add(k);
-            }
+                if (InputSlice(d, od, k) is var id && id >= 0 && id < x.Shape[2]) taps.Add(k);
             outputs[od] = Ops.Unsqueeze(combine(od, taps), 2);
         }
         return Ops.Concat(2, outputs);
