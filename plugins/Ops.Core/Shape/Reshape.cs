@@ -40,9 +40,10 @@ internal sealed class Reshape : LinearOp, IOpSamples
     public override Tensor[] Forward(OpContext ctx, ReadOnlySpan<Tensor> x) =>
         [x[0].ViewAs(Resolve(x[0].Shape, ctx.Attributes.GetLongs("shape"), ctx.Attributes.GetLong("allowzero", 0) != 0))];
 
-    // allowzero: the input's shape literally, also when it has a 0 (an empty tensor) that would otherwise copy a dimension.
+    // allowzero: the input's shape literally, also when it has a 0 (an empty tensor) that would otherwise copy a dimension;
+    // a gradient already of that shape passes as it is (as Ops.Reshape passes it).
     public override Tensor?[] Vjp(OpContext ctx, ReadOnlySpan<Tensor?> g) =>
-        [Ops.Call("Reshape", OpAttributes.Of(("shape", ctx.Input(0).Shape.ToArray()), ("allowzero", 1L)), g[0]!)];
+        [g[0]!.Shape == ctx.Input(0).Shape ? g[0] : Ops.Call("Reshape", OpAttributes.Of(("shape", ctx.Input(0).Shape.ToArray()), ("allowzero", 1L)), g[0]!)];
 
     public IEnumerable<OpSample> Samples(Random rng)
     {
