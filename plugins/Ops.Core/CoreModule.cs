@@ -20,7 +20,7 @@ public sealed class CoreModule : IOpModule
             new MatMul(), new Gemm(), new Softmax(), new LogSoftmax(),
             new MseLoss(), new NllLoss(), new CrossEntropyLoss(),
             new Conv(), new ConvTranspose(), new MaxPool(), new AveragePool(), new GlobalAveragePool(),
-            IndexGather.Instance, IndexScatter.Instance, new ChannelAffine(), ChannelGradSums.Instance, ChannelMix.Instance, new BatchNormTraining(), new ChannelMoments(), ConvAffine.Instance, new LayerNorm(), new MaxPoolValues(),
+            IndexGather.Instance, IndexScatter.Instance, new ChannelAffine(), ChannelGradSums.Instance, ChannelMix.Instance, new BatchNormTraining(), new BatchNormAddRelu(), new ChannelMoments(), ConvAffine.Instance, new LayerNorm(), new MaxPoolValues(),
         ];
         foreach (var op in ops) registry.AddOp(op);
         registry.AddKernel<IGemm>(new PackedGemm());

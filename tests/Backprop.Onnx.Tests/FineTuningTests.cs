@@ -70,6 +70,29 @@ public class FineTuningTests
         AssertClose(reference["running_var"], model.Model.Parameters["running_var"], 1e-5, "running var");
     }
 
+    /// <summary>
+    /// Two ResNet basic blocks in training mode (generate_training.py): the Conv → BatchNormalization [→ Add] → Relu chains
+    /// run fused (BatchNormAddRelu) and must give PyTorch's outputs, input and parameter gradients and running statistics.
+    /// </summary>
+    [Fact]
+    public void Residual_blocks_in_training_mode_match_pytorch_through_the_fused_normalisation()
+    {
+        var reference = Npy.LoadArchive(Fixture("resblock.npz"));
+        var model = new TrainableModel(OnnxModel.Load(Fixture("resblock.onnx"))) { Training = true };
+        var x = reference["x"].Detach();
+        x.RequiresGrad = true;
+        var y = model.Forward(x);
+        Assert.Contains("BatchNormAddRelu", y.GradFn!.OpName, StringComparison.Ordinal); // the last block's Add and Relu ran fused
+        AssertClose(reference["y"], y, 1e-5, "y");
+        var names = reference.Keys.Where(k => k.StartsWith("grad/", StringComparison.Ordinal)).Select(k => k["grad/".Length..]).ToArray();
+        Assert.Equal(15, names.Length); // five convolution weights, five scales and five shifts
+        var grads = Autograd.Grad([y], [x, .. names.Select(n => model.Model.Parameters[n])], [reference["seed"]]);
+        AssertClose(reference["dx"], grads[0]!, 1e-4, "dx");
+        for (var i = 0; i < names.Length; i++) AssertClose(reference["grad/" + names[i]], grads[i + 1]!, 1e-4, names[i]);
+        foreach (var key in reference.Keys.Where(k => k.StartsWith("running/", StringComparison.Ordinal)))
+            AssertClose(reference[key], model.Model.Parameters[key["running/".Length..]], 1e-5, key);
+    }
+
     private static TensorDataset Blobs(int n, ulong seed)
     {
         var rng = new TrainingRandom(seed);

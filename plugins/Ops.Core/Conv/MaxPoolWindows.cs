@@ -108,8 +108,7 @@ internal static class MaxPoolWindows
             var p = ((offset % sw) + sw) % sw;
             start[j] = p * phase + (offset - p) / sw;
         }
-        Span<T> rows = stackalloc T[Vector<T>.Count];
-        Span<T> taps = stackalloc T[Vector<T>.Count];
+        var rowStep = (long)dh * w;
         for (var x = x0; x < x1; x += Vector<T>.Count)
         {
             var best = new Vector<T>(phases[(start[0] + x)..]);
@@ -128,11 +127,32 @@ internal static class MaxPoolWindows
                 tap = Vector.ConditionalSelect(take, new Vector<T>(T.CreateTruncating(j)), tap);
             }
             best.CopyTo(new Span<T>(values + x, Vector<T>.Count));
-            row.CopyTo(rows);
-            tap.CopyTo(taps);
-            for (var l = 0; l < Vector<T>.Count; l++)
-                indices[x + l] = origin + (long)int.CreateTruncating(rows[l]) * dh * w + (x + l) * sw - pw + int.CreateTruncating(taps[l]) * dw;
+            Indices(row, tap, indices + x, origin + (long)x * sw - pw, rowStep, sw, dw);
         }
+    }
+
+    /// <summary>
+    /// indices[l] = start + row[l]·rowStep + l·sw + tap[l]·dw for the lanes of one vector of outputs (row and tap are small
+    /// exact integers held as floating-point lanes), converted and summed in vectors, not lane by lane.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Indices<T>(Vector<T> row, Vector<T> tap, long* indices, long start, long rowStep, int sw, int dw) where T : unmanaged
+    {
+        if (typeof(T) == typeof(double))
+        {
+            var offsets = Vector.ConvertToInt64(row.As<T, double>()) * rowStep + Vector.ConvertToInt64(tap.As<T, double>()) * dw
+                + Vector<long>.Indices * sw + new Vector<long>(start);
+            offsets.Store(indices);
+            return;
+        }
+        // Float lanes: twice as many as long lanes, widened in two halves.
+        var r = Vector.ConvertToInt32(row.As<T, float>());
+        var t = Vector.ConvertToInt32(tap.As<T, float>());
+        Vector.Widen(r, out var r0, out var r1);
+        Vector.Widen(t * dw + Vector<int>.Indices * sw, out var t0, out var t1);
+        var (first, steps) = (new Vector<long>(start), new Vector<long>(rowStep));
+        (first + r0 * steps + t0).Store(indices);
+        (first + r1 * steps + t1).Store(indices + Vector<long>.Count);
     }
 
     /// <summary>Outputs [x0, x1) one at a time (edges, clipped windows, wide strides): the same choice as <see cref="Windows{T}"/>.</summary>

@@ -29,8 +29,12 @@ internal sealed class BatchNormTraining : IDifferentiableOp, IOpSamples
         return [y, mean, invStd];
     }
 
-    /// <summary>The statistics (<see cref="ChannelMoments"/>), then Y = X·a + b with a = γs, b = β − μa (<see cref="ChannelAffine"/>).</summary>
-    private static void Run<T>(Tensor x, Tensor gamma, Tensor beta, double eps, Tensor mean, Tensor invStd, Tensor y) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    /// <summary>
+    /// The statistics (<see cref="ChannelMoments"/>), then Y = X·a + b with a = γs, b = β − μa (<see cref="ChannelAffine"/>),
+    /// or, with a residual or a ReLU after it (<see cref="BatchNormAddRelu"/>), max(X·a + b + R, 0) in that same pass.
+    /// </summary>
+    internal static void Run<T>(Tensor x, Tensor gamma, Tensor beta, double eps, Tensor mean, Tensor invStd, Tensor y, Tensor? residual = null, bool relu = false)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         ChannelMoments.Run<T>(x, eps, mean, invStd);
         var (a, b) = (Tensor.Empty(mean.Shape, mean.DType), Tensor.Empty(mean.Shape, mean.DType));
@@ -39,10 +43,28 @@ internal sealed class BatchNormTraining : IDifferentiableOp, IOpSamples
             var scale = gamma.Span<T>()[i] * invStd.Span<T>()[i];
             (a.Span<T>()[i], b.Span<T>()[i]) = (scale, beta.Span<T>()[i] - mean.Span<T>()[i] * scale);
         }
-        ChannelAffine.Run<T>(x, a, b, y);
+        if (residual is null && !relu)
+        {
+            ChannelAffine.Run<T>(x, a, b, y);
+            return;
+        }
+        var epilogue = new ConvEpilogue(a, b, residual, relu);
+        var (n, c) = (x.Shape[0], x.Shape[1]);
+        var plane = n * c == 0 ? 0 : x.Size / (n * c);
+        KernelThreads.ForRanges(n * c, ChannelAffine.Threads(x), (first, last) =>
+        {
+            for (var nc = first; nc < last; nc++)
+                epilogue.Apply<T>(x.Span<T>().Slice(nc * plane, plane), y.Span<T>().Slice(nc * plane, plane), nc % c, nc * plane);
+        });
     }
 
-    public Tensor?[] Vjp(OpContext ctx, ReadOnlySpan<Tensor?> g)
+    public Tensor?[] Vjp(OpContext ctx, ReadOnlySpan<Tensor?> g) => Gradients(ctx, g[0], g[1], g[2]);
+
+    /// <summary>
+    /// The VJP for the gradient <paramref name="gy"/> of the normalised output (after any ReLU mask) and those of the two
+    /// statistics; inputs 0–2 of <paramref name="ctx"/> are X, γ, β and outputs 1–2 the mean and inverse deviation.
+    /// </summary>
+    internal static Tensor?[] Gradients(OpContext ctx, Tensor? gy, Tensor? gMean, Tensor? gS)
     {
         var (x, gamma) = (ctx.Input(0), ctx.Input(1));
         var (mean, s) = (ctx.Output(1), ctx.Output(2));
@@ -50,23 +72,26 @@ internal sealed class BatchNormTraining : IDifferentiableOp, IOpSamples
         var zero = Ops.ScalarLike(s, 0) * s;
         Tensor? dGamma = null, dBeta = null;
         var (scale, slope, offset) = (gamma * s, zero, zero);
-        if (g[0] is { } gy)
+        if (gy is not null)
         {
             var (u, v) = ChannelGradSums.Of(gy, x);
             (dGamma, dBeta) = (s * (u - mean * v), v);
             slope = -(scale * s) * dGamma / n;
             offset = -(scale * v) / n;
         }
-        if (g[1] is { } gMean) offset += gMean / n;
-        if (g[2] is { } gS) slope -= gS * s * s * s / n;
+        if (gMean is not null) offset += gMean / n;
+        if (gS is not null) slope -= gS * s * s * s / n;
         offset -= slope * mean;
         Tensor? dx = null;
         if (ctx.NeedsInputGrad[0])
-            dx = g[0] is { } grad ? ChannelMix.Of(grad, x, scale, slope, offset) : Ops.ChannelAffine(x, slope, offset);
+            dx = gy is not null ? ChannelMix.Of(gy, x, scale, slope, offset) : Ops.ChannelAffine(x, slope, offset);
         return [dx, ctx.NeedsInputGrad[1] ? dGamma : null, ctx.NeedsInputGrad[2] ? dBeta : null];
     }
 
-    public Tensor?[] Jvp(OpContext ctx, ReadOnlySpan<Tensor?> t)
+    public Tensor?[] Jvp(OpContext ctx, ReadOnlySpan<Tensor?> t) => Tangents(ctx, t);
+
+    /// <summary>Tangents of the normalised output (before any ReLU) and of the two statistics, from those of X, γ and β (t[0–2]).</summary>
+    internal static Tensor?[] Tangents(OpContext ctx, ReadOnlySpan<Tensor?> t)
     {
         var (x, gamma) = (ctx.Input(0), ctx.Input(1));
         var (mean, s) = (ctx.Output(1), ctx.Output(2));

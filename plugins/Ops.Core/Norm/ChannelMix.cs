@@ -69,10 +69,13 @@ internal sealed class ChannelMix : IDifferentiableOp, IOpSamples
         var (g, x, a, b, d) = (inputs[0], inputs[1], inputs[2], inputs[3], inputs[4]);
         var (n, c) = (x.Shape[0], x.Shape[1]);
         var plane = n * c == 0 ? 0 : x.Size / (n * c);
-        KernelThreads.For(n * c, plane >= 4096 ? Environment.ProcessorCount : 1, nc =>
+        KernelThreads.ForRanges(n * c, ChannelAffine.Threads(x), (first, last) =>
         {
-            var ch = nc % c;
-            Mix(g.Span<T>().Slice(nc * plane, plane), x.Span<T>().Slice(nc * plane, plane), a.Span<T>()[ch], b.Span<T>()[ch], d.Span<T>()[ch], y.Span<T>().Slice(nc * plane, plane));
+            for (var nc = first; nc < last; nc++)
+            {
+                var ch = nc % c;
+                Mix(g.Span<T>().Slice(nc * plane, plane), x.Span<T>().Slice(nc * plane, plane), a.Span<T>()[ch], b.Span<T>()[ch], d.Span<T>()[ch], y.Span<T>().Slice(nc * plane, plane));
+            }
         });
     }
 

@@ -55,7 +55,7 @@ internal sealed class ChannelMoments : IDifferentiableOp, IOpSamples
         var (n, c) = (x.Shape[0], x.Shape[1]);
         var plane = n * c == 0 ? 0 : x.Size / (n * c);
         var count = (double)n * plane;
-        KernelThreads.For(c, (long)n * plane >= 8192 ? Environment.ProcessorCount : 1, ch =>
+        KernelThreads.For(c, ChannelAffine.Threads(x), ch =>
         {
             var span = x.Span<T>();
             double sum = 0;

@@ -57,7 +57,11 @@ internal sealed class BatchNormalizationImporter : INodeImporter
         return [y, runningMean, runningVar];
     }
 
-    private static void UpdateRunning(NodeContext ctx, Tensor x, Tensor batchMean, Tensor invStd, double eps, Tensor runningMean, Tensor runningVar)
+    /// <summary>
+    /// r ← momentum·r + (1 − momentum)·batch for the running mean and variance when they are initializers (the variance
+    /// unbiased), read from the batch mean and inverse deviation of BatchNormTraining (or BatchNormAddRelu).
+    /// </summary>
+    internal static void UpdateRunning(NodeContext ctx, Tensor x, Tensor batchMean, Tensor invStd, double eps, Tensor runningMean, Tensor runningVar)
     {
         if (!runningMean.IsLeaf || !runningVar.IsLeaf) return; // computed statistics: nothing persistent to update
         var momentum = ctx.Float("momentum", 0.9f);
