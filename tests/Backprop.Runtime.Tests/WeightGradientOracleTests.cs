@@ -1,7 +1,7 @@
 namespace Backprop.Tests;
 
 /// <summary>
-/// Convolution weight gradients with every geometry the direct kernel takes (ungrouped, filters in blocks of 8, channels
+/// Convolution weight gradients with every geometry the direct kernel takes (and a 1 × 1 one, which the GEMM takes) (ungrouped, filters in blocks of 8, channels
 /// in blocks of 32: strides, uneven pads, dilation, non-square windows, rows that are not whole vectors, several chunks of
 /// output rows, filter blocks split unevenly between cores), against the sum over outputs written here in float64.
 /// </summary>
@@ -16,7 +16,8 @@ public class WeightGradientOracleTests
     [InlineData(2, 64, 16, 13, 11, 3, 3, 2, 2, 1, 0, 1, 1, 1, 1, true)]  // stride 2, uneven pads, rows of 11 (blocks of 8 cross rows)
     [InlineData(3, 32, 8, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true)]     // ResNet's last stage: rows of 7, one filter block
     [InlineData(1, 32, 16, 9, 10, 3, 2, 1, 2, 0, 1, 2, 0, 2, 1, false)]  // 3 × 2 window, dilation 2 down, strides 1 × 2
-    [InlineData(4, 64, 32, 28, 28, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, true)]  // 1 × 1 stride 2 (ResNet's downsampling), float32
+    [InlineData(4, 64, 32, 28, 28, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, true)]  // 1 × 1 stride 2 (ResNet's downsampling), float32: through the GEMM
+    [InlineData(2, 32, 16, 28, 28, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, true)]  // 3 × 3 stride 2 on 28²: chunks of 16 output rows (input-byte budget), two of them
     [InlineData(2, 32, 16, 1, 40, 1, 5, 1, 1, 0, 2, 0, 2, 1, 1, true)]   // height 1 (a 1-D signal as 2-D), window 1 × 5
     public void Direct_weight_gradient_matches_the_sum_over_outputs(int n, int c, int m, int h, int w, int kh, int kw, int sh, int sw,
         int top, int left, int bottom, int right, int dh, int dw, bool f32)

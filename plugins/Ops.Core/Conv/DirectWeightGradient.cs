@@ -24,20 +24,28 @@ internal static unsafe class DirectWeightGradient
     private static readonly bool Enabled = Environment.GetEnvironmentVariable("BACKPROP_DIRECT_GW") != "0";
 
     /// <summary>
-    /// Output positions summed in registers before the partial sums go back to memory: enough that a 512-channel layer's
-    /// 9 MB of partial sums is not streamed per sample, few enough that a chunk's input stays in L2 (256, 1,024 and 2,048
-    /// measured the same within this host's noise at 56², 28² and 14², batch 8; 256 lost at 7²).
+    /// Bytes of one channel block's input (32 float or 16 double channels, 128 bytes a position) that a chunk of output rows
+    /// reads. The sums of a chunk stay in registers and go back to memory between chunks (a 512-channel layer's partial
+    /// sums are 9 MB), so chunks should be long; but every filter block and tap reads the chunk's input again, which must
+    /// stay in L2. This budget gives ~1,000 output positions a chunk on ResNet's stride-1 layers (where 256, 1,024 and
+    /// 2,048 positions measured the same at 56², 28² and 14², and 256 lost at 7²) and ~220 on its stride-2 layers, whose
+    /// chunks read four input positions for each output and ran best at 128–256 positions: batch 8, in one process against
+    /// the forward of the same layer, 28² → 14² × 128 → 256 channels 1.2–1.3× the forward's time at 1,024 positions,
+    /// 0.8–0.9× at 128–256; 14² → 7² × 256 → 512 1.2× at 1,024, 1.0–1.1× at 128.
     /// </summary>
-    private const int ChunkPositions = 1024;
+    private const int ChunkInputBytes = 128 << 10;
 
     private const int MR = 8;
 
     /// <summary>
     /// Ungrouped, filters in blocks of 8, channels in blocks of 32, on cores with 512-bit vectors, the channels-last copy
-    /// of the batch addressable by an int.
+    /// of the batch addressable by an int, a window of 2 taps or more. A 1×1 layer's weight gradient is one GEMM of dY
+    /// with X itself (or its strided pick), which costs less than this kernel's channels-last copy of the whole input:
+    /// batch 8, alternating, ResNet18's 1×1 stride-2 shortcuts 1.1–1.4 → 0.6–0.8 ms, 7² × 512 → 512 1.8–1.9 → 1.3–1.4 ms,
+    /// 56² × 64 → 256 and 14² × 256 → 1024 even.
     /// </summary>
     public static bool Applies(ConvGeometry g) =>
-        Enabled && Vector512.IsHardwareAccelerated && g.Group == 1 && g.M % MR == 0 && g.C % 32 == 0
+        Enabled && Vector512.IsHardwareAccelerated && g.Group == 1 && g.KH * g.KW > 1 && g.M % MR == 0 && g.C % 32 == 0
         && (long)g.N * (g.H + g.PH + g.PHEnd) * (g.W + g.PW + g.PWEnd) * g.C < int.MaxValue;
 
     /// <summary>Writes dW (overwriting it) from the input x and the output gradient dy.</summary>
@@ -48,7 +56,9 @@ internal static unsafe class DirectWeightGradient
         var rows = g.N * g.OH;
         var taps = g.KH * g.KW;
         var xt = Scratch<T>.Get(3, (int)(g.N * image));
-        var chunk = Math.Clamp((ChunkPositions + g.OW - 1) / g.OW, 1, rows);
+        // Output rows whose input rows, (chunk − 1)·SH + (KH − 1)·DH + 1 of them, fit the budget.
+        var inputRows = ChunkInputBytes / (wp * 2 * Vector512<T>.Count * Unsafe.SizeOf<T>());
+        var chunk = Math.Clamp((inputRows - (g.KH - 1) * g.DH - 1) / g.SH + 1, 1, rows);
         var dwt = chunk < rows ? Scratch<T>.Get(2, taps * g.M * g.C) : [];
         var rowX = new nint[rows];
         for (var u = 0; u < rows; u++) rowX[u] = (nint)((u / g.OH * image) + ((long)(u % g.OH) * g.SH * wp * g.C));
