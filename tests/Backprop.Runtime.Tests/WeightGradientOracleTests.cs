@@ -1,9 +1,10 @@
 namespace Backprop.Tests;
 
 /// <summary>
-/// Convolution weight gradients with every geometry the direct kernel takes (and a 1 × 1 one, which the GEMM takes) (ungrouped, filters in blocks of 8, channels
+/// Convolution weight gradients with every geometry the direct kernel takes (ungrouped, filters in blocks of 8, channels
 /// in blocks of 32: strides, uneven pads, dilation, non-square windows, rows that are not whole vectors, several chunks of
-/// output rows, filter blocks split unevenly between cores), against the sum over outputs written here in float64.
+/// output rows, filter blocks split unevenly between cores), a 1 × 1 one (the GEMM's) and few-channel ones (the phase
+/// kernel's), against the sum over outputs written here in float64.
 /// </summary>
 public class WeightGradientOracleTests
 {
@@ -18,6 +19,8 @@ public class WeightGradientOracleTests
     [InlineData(1, 32, 16, 9, 10, 3, 2, 1, 2, 0, 1, 2, 0, 2, 1, false)]  // 3 × 2 window, dilation 2 down, strides 1 × 2
     [InlineData(4, 64, 32, 28, 28, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, true)]  // 1 × 1 stride 2 (ResNet's downsampling), float32: through the GEMM
     [InlineData(2, 32, 16, 28, 28, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, true)]  // 3 × 3 stride 2 on 28²: chunks of 16 output rows (input-byte budget), two of them
+    [InlineData(2, 3, 8, 32, 32, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, true)]    // a stem (3 channels, 7 × 7 stride 2): the phase kernel, 147 taps (24 blocks of 6 and 3)
+    [InlineData(1, 3, 4, 120, 16, 3, 3, 1, 1, 1, 0, 1, 2, 1, 1, false)]  // the phase kernel in float64, uneven pads, three bands of output rows
     [InlineData(2, 32, 16, 1, 40, 1, 5, 1, 1, 0, 2, 0, 2, 1, 1, true)]   // height 1 (a 1-D signal as 2-D), window 1 × 5
     public void Direct_weight_gradient_matches_the_sum_over_outputs(int n, int c, int m, int h, int w, int kh, int kw, int sh, int sw,
         int top, int left, int bottom, int right, int dh, int dw, bool f32)

@@ -263,6 +263,11 @@ internal static class ConvKernels
             DirectWeightGradient.Run<T>(g, x, dy, dw);
             return;
         }
+        if (PhaseWeightGradient.Applies(g))
+        {
+            PhaseWeightGradient.Run<T>(g, x, dy, dw);
+            return;
+        }
         if (WinogradWeightGradient.Applies(g))
         {
             WinogradWeightGradient.Run<T>(router, kernels, g, x, dy, dw);
