@@ -21,8 +21,8 @@ public class ConvTransposeShapeTests
         g.Output.Add(new ValueInfoProto { Name = "y" });
         g.Initializer.Add(FloatTensor("w", U(2 * 3 * 3 * 3), 2, 3, 3, 3));
         g.Initializer.Add(FloatTensor("b", U(3), 3));
-        var attributes = new List<AttributeProto> { new() { Name = "strides", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 3, 2 } } };
-        if (outputShape is not null) attributes.Add(new() { Name = "output_shape", Type = AttributeProto.Types.AttributeType.Ints, Ints = { outputShape } });
+        var attributes = new List<AttributeProto> { Ints("strides", 3, 2) };
+        if (outputShape is not null) attributes.Add(Ints("output_shape", outputShape));
         if (autoPad is not null) attributes.Add(new() { Name = "auto_pad", Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(autoPad) });
         g.Node.Add(Node("ConvTranspose", ["x", "w", "b"], ["y"], "up", [.. attributes]));
         return TestData.Model(g, opset: 17);

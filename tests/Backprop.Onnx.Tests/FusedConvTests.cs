@@ -14,13 +14,6 @@ namespace Backprop.Onnx.Tests;
 /// </summary>
 public class FusedConvTests
 {
-    private static AttributeProto Ints(string name, params long[] values)
-    {
-        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
-        a.Ints.AddRange(values);
-        return a;
-    }
-
     private static float[] Uniform(Random rng, int n, double lo, double hi) => Enumerable.Range(0, n).Select(_ => (float)(lo + (hi - lo) * rng.NextDouble())).ToArray();
 
     private static ModelProto Blocks()

@@ -14,7 +14,7 @@ public class HalfPrecisionCastTests
 {
     private static ModelProto RoundTrip(TensorProto.Types.DataType through)
     {
-        AttributeProto To(TensorProto.Types.DataType t) => new() { Name = "to", Type = AttributeProto.Types.AttributeType.Int, I = (long)t };
+        AttributeProto To(TensorProto.Types.DataType t) => Int("to", (long)t);
         var g = new GraphProto { Name = "cast-round-trip" };
         g.Input.Add(Value("x", TensorProto.Types.DataType.Float, 8));
         g.Output.Add(Value("y", TensorProto.Types.DataType.Float, 8));

@@ -11,7 +11,7 @@ public class IntegerOrderOpsTests
         var g = new GraphProto { Name = "int-max" };
         g.Input.Add(Value("x", TensorProto.Types.DataType.Int64, 2, 3));
         g.Output.Add(new ValueInfoProto { Name = "y" });
-        g.Node.Add(Node("ReduceMax", ["x"], ["y"], "max", new AttributeProto { Name = "axes", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 1 } }));
+        g.Node.Add(Node("ReduceMax", ["x"], ["y"], "max", Ints("axes", 1)));
         return OnnxModel.FromProto(Model(g, opset: 13));
     }
 

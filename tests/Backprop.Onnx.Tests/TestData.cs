@@ -120,6 +120,10 @@ internal static class TestData
         return n;
     }
 
+    public static AttributeProto Ints(string name, params long[] values) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Ints, Ints = { values } };
+
+    public static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+
     public static ModelProto Model(GraphProto graph, int opset = 17)
     {
         var m = new ModelProto { IrVersion = 8, Graph = graph, ProducerName = "backprop-tests" };

@@ -15,8 +15,6 @@ public class VolumetricTests
     /// <summary>n values drawn uniformly from [−0.5, 0.5), one call after another from <paramref name="rng"/>.</summary>
     private static Func<int, float[]> Uniform(Random rng) => n => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
 
-    private static AttributeProto Ints(string name, params long[] values) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Ints, Ints = { values } };
-
     /// <summary>x [1, 2, 6, 6, 6] → Conv (3 filters 3×3×3, strides 2,1,1, dilations 1,1,2, bias) → Tanh → MaxPool 2³ → AveragePool 2³ (pads 1, ceil).</summary>
     private static ModelProto Model()
     {
@@ -30,7 +28,7 @@ public class VolumetricTests
         g.Node.Add(Node("Tanh", ["c"], ["t"], "act"));
         g.Node.Add(Node("MaxPool", ["t"], ["m"], "max", Ints("kernel_shape", 2, 2, 2), Ints("strides", 1, 2, 1)));
         g.Node.Add(Node("AveragePool", ["m"], ["y"], "mean", Ints("kernel_shape", 2, 2, 2), Ints("pads", 1, 1, 1, 1, 1, 1),
-            new AttributeProto { Name = "ceil_mode", Type = AttributeProto.Types.AttributeType.Int, I = 1 }));
+            Int("ceil_mode", 1)));
         return TestData.Model(g, opset: 17);
     }
 

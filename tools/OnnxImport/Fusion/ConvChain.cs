@@ -68,7 +68,7 @@ internal sealed class ConvChain : FusedChain
         if (Backprop.Runtime.GradMode.IsEnabled) return false; // ConvAffine has no rules: recorded inference runs node by node
         var (x, weight, bias, attributes) = ConvImporter.Operands(context(Steps[0]));
         if (x.Rank > 4) return false; // 3-D: composed from 2-D convolutions (Volumetric), not fused
-        var (scale, shift) = BatchNormalizationImporter.InferenceAffine(context(Steps[1]));
+        var (scale, shift) = BatchNormalizationImporter.InferenceAffine(norm);
         Tensor? residual = null;
         if (ResidualInput >= 0)
         {

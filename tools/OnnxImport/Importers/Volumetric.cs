@@ -55,25 +55,25 @@ internal static class Volumetric
 
     private static int InputSlice(Depth d, int od, int k) => od * d.Stride - d.Before + k * d.Dilation;
 
+    /// <summary>
+    /// The sum of <paramref name="terms"/>, or — when no input slice reaches the output slice — zeros of the planar
+    /// output's shape, made from one planar call (<paramref name="probe"/>) so the result stays in the graph.
+    /// </summary>
+    private static Tensor Sum(IEnumerable<Tensor> terms, Func<Tensor> probe)
+    {
+        Tensor? sum = null;
+        foreach (var term in terms) sum = sum is null ? term : sum + term;
+        if (sum is not null) return sum;
+        var any = probe();
+        return Ops.ScalarLike(any, 0) * any;
+    }
+
     public static Tensor Conv(Tensor x, Tensor w, Tensor? bias, OpAttributes attributes, NodeContext ctx)
     {
         var d = Split(attributes, w.Shape[2], conv: true);
         var (xs, ws) = (Slices(x), Slices(w));
         var y = Stack(x, d, OutputDepth(x.Shape[2], d, false, ctx), (od, taps) =>
-        {
-            if (taps.Count == 0) // the window lies in the padding: zeros of the planar output's shape
-            {
-                var any = Ops.Call("Conv", d.Planar, xs(0), ws(0));
-                return Ops.ScalarLike(any, 0) * any;
-            }
-            Tensor? sum = null;
-            foreach (var k in taps)
-            {
-                var term = Ops.Call("Conv", d.Planar, xs(InputSlice(d, od, k)), ws(k));
-                sum = sum is null ? term : sum + term;
-            }
-            return sum!;
-        });
+            Sum(taps.Select(k => Ops.Call("Conv", d.Planar, xs(InputSlice(d, od, k)), ws(k))), () => Ops.Call("Conv", d.Planar, xs(0), ws(0))));
         return bias is null ? y : y + Ops.Reshape(bias, 1, bias.Size, 1, 1, 1);
     }
 
@@ -94,20 +94,12 @@ internal static class Volumetric
         var outputs = new Tensor[outDepth];
         for (var od = 0; od < outDepth; od++)
         {
-            Tensor? sum = null;
-            for (var id = 0; id < depth; id++)
-            for (var k = 0; k < kernel; k++)
-            {
-                if (id * strides[0] - pads[0] + k * dilations[0] != od) continue;
-                var term = Ops.Call("ConvTranspose", planar, xs(id), ws(k));
-                sum = sum is null ? term : sum + term;
-            }
-            if (sum is null) // no input slice reaches this output slice: zeros of the planar output's shape
-            {
-                var any = Ops.Call("ConvTranspose", planar, xs(0), ws(0));
-                sum = Ops.ScalarLike(any, 0) * any;
-            }
-            outputs[od] = Ops.Unsqueeze(sum, 2);
+            var at = od;
+            var pairs = from id in Enumerable.Range(0, depth)
+                        from k in Enumerable.Range(0, kernel)
+                        where id * strides[0] - pads[0] + k * dilations[0] == at
+                        select Ops.Call("ConvTranspose", planar, xs(id), ws(k));
+            outputs[od] = Ops.Unsqueeze(Sum(pairs, () => Ops.Call("ConvTranspose", planar, xs(0), ws(0))), 2);
         }
         var y = Ops.Concat(2, outputs);
         return bias is null ? y : y + Ops.Reshape(bias, 1, bias.Size, 1, 1, 1);
@@ -141,18 +133,8 @@ internal static class Volumetric
             var counted = includePad
                 ? Enumerable.Range(0, d.Kernel).Count(k => InputSlice(d, od, k) is var id && id >= -d.Before && id < x.Shape[2] + d.After)
                 : taps.Count;
-            if (taps.Count == 0)
-            {
-                var any = Ops.Call("AveragePool", d.Planar, xs(0));
-                return Ops.ScalarLike(any, 0) * any;
-            }
-            Tensor? sum = null;
-            foreach (var k in taps)
-            {
-                var term = Ops.Call("AveragePool", d.Planar, xs(InputSlice(d, od, k)));
-                sum = sum is null ? term : sum + term;
-            }
-            return sum! / Ops.ScalarLike(sum!, counted);
+            var sum = Sum(taps.Select(k => Ops.Call("AveragePool", d.Planar, xs(InputSlice(d, od, k)))), () => Ops.Call("AveragePool", d.Planar, xs(0)));
+            return taps.Count == 0 ? sum : sum / Ops.ScalarLike(sum, counted);
         });
     }
 }
