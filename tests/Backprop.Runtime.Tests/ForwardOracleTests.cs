@@ -532,12 +532,17 @@ public class ForwardOracleTests
     [InlineData(2, 20, 20, 24, 21, 0, 1, 2, 1, true)]  // F(4×4, 3×3) in float64, uneven pads
     [InlineData(2, 18, 18, 40, 40, 1, 1, 1, 1, false)] // F(4×4, 3×3) split into bands of tile rows
     [InlineData(1, 18, 60, 20, 20, 1, 1, 1, 1, false)] // F(4×4, 3×3) split by output channels (they outnumber the 25 tiles)
-    [InlineData(2, 16, 24, 40, 40, 1, 1, 1, 1, false)] // the direct kernel on a 40 × 40 plane (with AVX-512), both ways
+    [InlineData(1, 16, 24, 24, 24, 1, 1, 1, 1, false)] // the direct kernel (with AVX-512): 36 tiles of 4 × 4 are too few for Winograd's rows
+    [InlineData(2, 16, 24, 40, 40, 1, 1, 1, 1, false)] // Winograd F(4×4) rows (float32, AVX-512, filters in blocks of 8), both ways
+    [InlineData(2, 16, 24, 22, 23, 1, 1, 1, 1, false)] // F(4×4) rows: partial tiles on both edges (22 = 5·4 + 2, 23 = 5·4 + 3)
+    [InlineData(4, 16, 96, 14, 14, 1, 1, 1, 1, false)] // F(4×4) rows split by output channels (64 tiles, 96 filters), bands backwards
+    [InlineData(1, 16, 16, 62, 66, 0, 0, 2, 0, false)] // F(4×4) rows of 16 tiles reading to the 66th column; uneven pads both ways
     public void Three_by_three_convolution_matches_plain_loops(int n, int c, int m, int h, int w, int top, int left, int bottom, int right, bool float64)
     {
-        // Shapes with ≥ 16 channels each way and ≥ 100 output tiles of 2×2 take the Winograd path, unless the direct kernel
-        // takes them first (AVX-512 and output channels in blocks of 8 — so the Winograd cases have channel counts that
-        // are not multiples of 8, both ways for the input gradient); odd sizes leave partial tiles.
+        // Shapes with ≥ 16 channels each way and ≥ 100 output tiles of 2×2 take the Winograd path. With AVX-512 and output
+        // channels in blocks of 8, float32 takes F(4×4) with its row transforms from 64 tiles of 4 × 4 and the direct kernel
+        // below that; with channel counts that are not multiples of 8 (both ways for the input gradient) the generic
+        // Winograd path; odd sizes leave partial tiles.
         var x = Enumerable.Range(0, n * c * h * w).Select(_ => -1 + 2 * _rng.NextDouble()).ToArray();
         var k = Enumerable.Range(0, m * c * 9).Select(_ => -1 + 2 * _rng.NextDouble()).ToArray();
         Tensor T(double[] v, params int[] dims) => float64 ? Tensor.FromArray(v, dims) : Tensor.FromArray(v.Select(e => (float)e).ToArray(), dims);

@@ -134,6 +134,11 @@ internal static class ConvKernels
     public static void Forward<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor w, Tensor y, ConvEpilogue? epilogue = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (Winograd.Preferred<T>(g))
+        {
+            Winograd.Forward<T>(router, kernels, g, x, w, y, epilogue);
+            return;
+        }
         if (FlatConv.Applies(g))
         {
             FlatConv.Forward<T>(g, x, w, y, epilogue);
@@ -222,13 +227,13 @@ internal static class ConvKernels
     public static void GradInput<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor dy, Tensor w, Tensor dx) where T : unmanaged, IFloatingPointIeee754<T>
     {
         // dX is the 3×3 correlation of dY with the flipped, channel-transposed filters: a forward kernel applies to it, in
-        // the forward's order of preference — the direct kernel, then Winograd. (Winograd came first on the November host,
+        // the forward's order of preference — Winograd's F(4×4) rows where preferred, the direct kernel, then Winograd. (Winograd came first on the November host,
         // 12.4 against 13.9 ms at 7×7, batch 8; on the December one, whose cores run full-width 512-bit FMAs, the direct
         // kernel takes that layer's input gradient from 20–25 to 14–16 ms in alternating rounds.)
         if (Winograd.Transposed(g) is { } backward && FlatConv.Applies(backward) is var flat && (flat || Winograd.Applies(backward)))
         {
             var flipped = Winograd.Flip<T>(w, g);
-            if (flat) FlatConv.Forward<T>(backward, dy, flipped, dx, null);
+            if (flat && !Winograd.Preferred<T>(backward)) FlatConv.Forward<T>(backward, dy, flipped, dx, null);
             else Winograd.Forward<T>(router, kernels, backward, dy, flipped, dx, null);
             return;
         }

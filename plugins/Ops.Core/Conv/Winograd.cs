@@ -27,6 +27,19 @@ internal static class Winograd
         Enabled && g is { SpatialRank: 2, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, Group: 1 } && g.C >= 16 && g.M >= 16
         && Tiles(g) >= 40;
 
+    /// <summary>
+    /// True when F(4×4, 3×3) with <see cref="WinogradF4Rows"/>' transforms and the in-place products serves
+    /// <paramref name="g"/> ahead of the direct kernel (<see cref="FlatConv"/>): float32 with AVX-512, output channels in
+    /// blocks of 8, tile rows of up to 16 tiles (outputs up to 64 wide) and at least 64 tiles of 4 × 4 in all (fewer, and
+    /// transforming the filters outweighs the 4× fewer products: ResNet18's 7² × 512 layers at batch 8 have 32).
+    /// Measured against the direct kernel, alternating in one process (forward, batch 8): 56² × 64 channels 3.3 against
+    /// 5.0 ms, 28² × 128 3.1 against 5.0–5.3, 14² × 256 3.6–5.7 against 5.0–5.9 (a noisy hour); batch 1 at 56² 0.6 against
+    /// 0.9. The input gradients follow. The price is F(4×4)'s float32 rounding (a few 1e-7 of Σ|terms|, see
+    /// <see cref="WinogradF4"/>) where the direct kernel's is a dot product's. BACKPROP_WINOGRAD_ROWS=0 turns it off.
+    /// </summary>
+    public static bool Preferred<T>(ConvGeometry g) => ForcedTile != 2 && Applies(g) && WinogradF4Rows.Applies<T>(g) && DirectProducts<T>(g.M)
+        && (long)g.N * ((g.OH + 3) / 4) * ((g.OW + 3) / 4) >= 64;
+
     /// <summary>Output tiles of 2×2 over all samples.</summary>
     public static long Tiles(ConvGeometry g) => (long)g.N * ((g.OH + 1) / 2) * ((g.OW + 1) / 2);
 
@@ -94,7 +107,7 @@ internal static class Winograd
     public static void Forward<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor w, Tensor y, ConvEpilogue? epilogue)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (UsesF4(g)) Forward<T, WinogradF4>(router, kernels, g, x, w, y, epilogue);
+        if (UsesF4(g) || Preferred<T>(g)) Forward<T, WinogradF4>(router, kernels, g, x, w, y, epilogue);
         else Forward<T, WinogradF2>(router, kernels, g, x, w, y, epilogue);
     }
 
@@ -117,7 +130,7 @@ internal static class Winograd
         var share = ((g.M + parts - 1) / parts + MicroKernel.MR - 1) / MicroKernel.MR * MicroKernel.MR;
         var split = byBands ? router.Select(kernels, false, false, g.M, Math.Max(1, chunk * th / parts) * tw, g.C, dtype)
             : router.Select(kernels, false, false, share, chunk * tiles, g.C, dtype);
-        if (parts > 1 && split is PackedGemm && (byBands ? chunk * th >= parts : g.M > share))
+        if (parts > 1 && (split is PackedGemm || DirectProducts<T>(g.M)) && (byBands ? chunk * th >= parts : g.M > share))
         {
             KernelThreads.ForEachThread(part =>
             {
@@ -134,7 +147,8 @@ internal static class Winograd
     /// Output channels [k0, k1) over band <paramref name="band"/> of <paramref name="bands"/> of each chunk's tile rows
     /// (row r of a chunk is tile row r mod th of its sample r / th): filter transform, then per chunk the input transform,
     /// the α² products and the output transform with the epilogue. Nested in a core's share everything runs on that core;
-    /// called for all the work, each step splits itself across the cores.
+    /// called for all the work, each step splits itself across the cores. The α² planes of U, V and M are
+    /// <see cref="Skew"/>ed apart.
     /// </summary>
     private static void Part<T, S>(IGemm gemm, ConvGeometry g, Tensor x, Tensor w, Tensor y, ConvEpilogue? epilogue, int band, int bands,
         int k0, int k1, int chunk, int th, int tw) where T : unmanaged, IFloatingPointIeee754<T> where S : IWinogradScheme
@@ -142,24 +156,76 @@ internal static class Winograd
         var mk = k1 - k0;
         if (mk <= 0) return;
         var positions = S.Alpha * S.Alpha;
-        var u = Scratch<T>.Get(2, positions * mk * g.C);
-        Filters<T, S>(w, u, g, k0, k1);
+        var direct = DirectProducts<T>(mk);
+        var uStride = Skew(mk * g.C);
+        var u = Scratch<T>.Get(2, positions * uStride);
+        Filters<T, S>(w, u, g, k0, k1, uStride);
         for (var n0 = 0; n0 < g.N; n0 += chunk)
         {
             var units = Math.Min(chunk, g.N - n0) * th;
             var (u0, u1) = ((int)((long)units * band / bands), (int)((long)units * (band + 1) / bands));
             if (u0 == u1) continue;
             var width = (u1 - u0) * tw;
-            var v = Scratch<T>.Get(3, positions * g.C * width);
-            // The output transform loads whole vectors at the end of the last plane, past the products.
-            var m = Scratch<T>.Get(4, positions * mk * width + Vector<T>.Count);
-            Inputs<T, S>(x, v, g, n0, u0, u1, th, tw);
-            // Independent products, one per transformed position: for all the work the managed kernel runs them side by
-            // side, one per core; another backend keeps its own threading.
-            KernelThreads.For(positions, gemm is PackedGemm ? Environment.ProcessorCount : 1, xi =>
-                ConvKernels.Call<T>(gemm, false, false, mk, width, g.C, u.AsSpan(xi * mk * g.C, mk * g.C), g.C,
-                    v.AsSpan(xi * g.C * width, g.C * width), width, T.Zero, m.AsSpan(xi * mk * width, mk * width), width));
-            Outputs<T, S>(m, y, g, n0, u0, u1, th, tw, epilogue, k0, k1);
+            // The direct products run over whole blocks of 32 tiles (the rows' slack is computed and never read).
+            var pitch = direct ? (width + 31) / 32 * 32 : width;
+            var (vStride, mStride) = (Skew(g.C * pitch), Skew(mk * pitch));
+            var v = Scratch<T>.Get(3, positions * vStride);
+            // The output transforms load whole vectors at the end of the last plane, past the products.
+            var m = Scratch<T>.Get(4, positions * mStride + Vector<T>.Count + Vector512<T>.Count);
+            Inputs<T, S>(x, v, g, n0, u0, u1, th, tw, pitch, vStride);
+            if (direct)
+                Products((float[])(object)u, uStride, (float[])(object)v, vStride, (float[])(object)m, mStride, positions, mk, g.C, pitch,
+                    parallel: bands == 1 && mk == g.M);
+            else
+                // Independent products, one per transformed position: for all the work the managed kernel runs them side
+                // by side, one per core; another backend keeps its own threading.
+                KernelThreads.For(positions, gemm is PackedGemm ? Environment.ProcessorCount : 1, xi =>
+                    ConvKernels.Call<T>(gemm, false, false, mk, width, g.C, u.AsSpan(xi * uStride, mk * g.C), g.C,
+                        v.AsSpan(xi * vStride, g.C * width), width, T.Zero, m.AsSpan(xi * mStride, mk * width), width));
+            Outputs<T, S>(m, y, g, n0, u0, u1, th, tw, epilogue, k0, k1, pitch, mStride);
+        }
+    }
+
+    /// <summary>
+    /// Whether the products of <paramref name="filters"/> output channels run on <see cref="MicroKernel.RunTaps512{T}"/>
+    /// with U's rows read in place (float32 with AVX-512, whole blocks of 8 filters) rather than a packing GEMM: the
+    /// products are many and short (64–256 channels deep), so packing each one's operands cost as much as the
+    /// arithmetic (56² × 64, F(4×4): 3.2 against 1.25 ms a core).
+    /// </summary>
+    private static bool DirectProducts<T>(int filters) =>
+        typeof(T) == typeof(float) && Vector512.IsHardwareAccelerated && filters % MicroKernel.MR == 0;
+
+    /// <summary>
+    /// A plane stride of at least <paramref name="n"/> elements that does not put every plane's start in the same L1 set.
+    /// Planes a multiple of 4 KB apart (64 channels × 32 tiles, say) made the 36 streams of a transform evict each other
+    /// from the 12-way L1: 56² × 64 and 28² × 128 with F(4×4) took 3.6 and 3.95 ms, 3.3 and 3.1 with their planes 64 bytes
+    /// off.
+    /// </summary>
+    internal static int Skew(int n) => (n + 15) / 16 * 16 + 16;
+
+    /// <summary>M[ξ] = U[ξ]·V[ξ] for every position ξ, 8 filters × 32 tiles at a time; rows of V are <paramref name="pitch"/> apart.</summary>
+    private static unsafe void Products(float[] u, int uStride, float[] v, int vStride, float[] m, int mStride, int positions, int mk, int c,
+        int pitch, bool parallel)
+    {
+        var offsets = new int[c];
+        for (var i = 0; i < c; i++) offsets[i] = i * pitch;
+        var blocks = mk / MicroKernel.MR;
+        fixed (float* pu = u, pv = v, pm = m)
+        fixed (int* po = offsets)
+        {
+            var (au, av, am, ao) = ((nint)pu, (nint)pv, (nint)pm, (nint)po);
+            KernelThreads.ForRanges(positions * blocks, parallel ? KernelThreads.Threads : 1, (first, last) =>
+            {
+                for (var unit = first; unit < last; unit++)
+                {
+                    var (xi, kb) = (unit / blocks, unit % blocks * MicroKernel.MR);
+                    var a = (float*)au + (long)xi * uStride + (long)kb * c;
+                    var b = (float*)av + (long)xi * vStride;
+                    var dst = (float*)am + (long)xi * mStride + (long)kb * pitch;
+                    for (var t = 0; t < pitch; t += 32)
+                        MicroKernel.RunTaps512(c, a, c, b + t, (int*)ao, dst + t, pitch, narrow: false);
+                }
+            });
         }
     }
 
@@ -167,7 +233,7 @@ internal static class Winograd
     /// U[ξ][k − k0][c] = (G·g·Gᵀ)[ξ] for every filter g = W[k, c], k in [k0, k1); for each k the nine taps are first
     /// gathered over c (taps[tap][c]), then transformed a vector of channels at a time.
     /// </summary>
-    private static unsafe void Filters<T, S>(Tensor w, T[] u, ConvGeometry g, int k0, int k1)
+    private static unsafe void Filters<T, S>(Tensor w, T[] u, ConvGeometry g, int k0, int k1, int planeStride)
         where T : unmanaged, IFloatingPointIeee754<T> where S : IWinogradScheme
     {
         var (channels, kc) = (g.C, (k1 - k0) * g.C);
@@ -181,7 +247,7 @@ internal static class Winograd
                     var from = src + (long)k * channels * 9;
                     for (var c = 0; c < channels; c++, from += 9)
                     for (var tap = 0; tap < 9; tap++) dst[tap * channels + c] = from[tap];
-                    S.Filters(taps, u, channels, (k - k0) * channels, kc);
+                    S.Filters(taps, u, channels, (k - k0) * channels, planeStride);
                 }
             }
         });
@@ -192,13 +258,20 @@ internal static class Winograd
     /// tile rows of a plane at a time: the run's input rows are copied once into a zero-padded block, each tile row's
     /// columns gathered from it (every m-th element from column j), then the tiles are transformed a vector at a time.
     /// (Padding and copying each of a tile's α rows separately cost ResNet's 7×7 layers as much as their products.)
+    /// V's rows are <paramref name="rowPitch"/> apart and its planes <paramref name="vStride"/> (when given; else packed).
+    /// F(4×4) on float32 goes through <see cref="WinogradF4Rows"/>.
     /// </summary>
-    internal static void Inputs<T, S>(Tensor x, T[] v, ConvGeometry g, int n0, int u0, int u1, int th, int tw)
+    internal static void Inputs<T, S>(Tensor x, T[] v, ConvGeometry g, int n0, int u0, int u1, int th, int tw, int rowPitch = 0, int vStride = 0)
         where T : unmanaged, IFloatingPointIeee754<T> where S : IWinogradScheme
     {
         var (step, alpha) = (S.Out, S.Alpha);
-        var width = (u1 - u0) * tw;
-        var planeStride = g.C * width; // distance between ξ planes of V
+        var width = rowPitch > 0 ? rowPitch : (u1 - u0) * tw;
+        if (typeof(S) == typeof(WinogradF4) && WinogradF4Rows.Applies<T>(g))
+        {
+            WinogradF4Rows.Inputs(x, (float[])(object)v, g, n0, u0, u1, th, tw, width, vStride > 0 ? vStride : g.C * width);
+            return;
+        }
+        var planeStride = vStride > 0 ? vStride : g.C * width; // distance between ξ planes of V
         var segments = new RowSpans(u0, u1, th);
         var lanes = Vector512<T>.Count;
         var gathered = Gathered<T>(tw);
@@ -253,14 +326,20 @@ internal static class Winograd
 
     /// <summary>
     /// Y tiles = Aᵀ·m·A from the α² GEMM products for tile rows [u0, u1) and output channels [k0, k1), written into Y's
-    /// planes, then the epilogue on each finished run of rows.
+    /// planes, then the epilogue on each finished run of rows; M laid out as <see cref="Inputs{T, S}"/> lays out V.
     /// </summary>
-    private static void Outputs<T, S>(T[] m, Tensor y, ConvGeometry g, int n0, int u0, int u1, int th, int tw, ConvEpilogue? epilogue, int k0, int k1)
+    private static void Outputs<T, S>(T[] m, Tensor y, ConvGeometry g, int n0, int u0, int u1, int th, int tw, ConvEpilogue? epilogue, int k0, int k1,
+        int rowPitch = 0, int mStride = 0)
         where T : unmanaged, IFloatingPointIeee754<T> where S : IWinogradScheme
     {
         var step = S.Out;
-        var width = (u1 - u0) * tw;
-        var planeStride = (k1 - k0) * width;
+        var width = rowPitch > 0 ? rowPitch : (u1 - u0) * tw;
+        if (typeof(S) == typeof(WinogradF4) && WinogradF4Rows.Applies<T>(g))
+        {
+            WinogradF4Rows.Outputs((float[])(object)m, y, g, n0, u0, u1, th, tw, epilogue, k0, k1, width, mStride > 0 ? mStride : (k1 - k0) * width);
+            return;
+        }
+        var planeStride = mStride > 0 ? mStride : (k1 - k0) * width;
         var segments = new RowSpans(u0, u1, th);
         var whole = g.OW / step; // tiles whose every column lies inside the output
         KernelThreads.ForRanges(k1 - k0, Environment.ProcessorCount, (first, last) =>
