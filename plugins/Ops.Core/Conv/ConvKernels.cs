@@ -263,6 +263,11 @@ internal static class ConvKernels
     /// <summary>Writes dW (overwriting whatever it held) = ∂⟨dY, X ⋆ W⟩/∂W.</summary>
     public static void GradWeight<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor dy, Tensor dw) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (WinogradWeightGradient.Preferred<T>(g))
+        {
+            WinogradWeightGradient.Run<T>(router, kernels, g, x, dy, dw);
+            return;
+        }
         if (DirectWeightGradient.Applies(g))
         {
             DirectWeightGradient.Run<T>(g, x, dy, dw);

@@ -130,15 +130,7 @@ internal static unsafe class WinogradF4Rows
         var mask = Mask(tiles);
         for (var j = 0; j < 6; j++)
         {
-            var (v0, v1, v2, v3, v4, v5) = Transform(t[j], t[6 + j], t[12 + j], t[18 + j], t[24 + j], t[30 + j]);
-            var at = v + j * planeStride;
-            var s = 6 * planeStride;
-            Avx512F.MaskStore(at, mask, v0);
-            Avx512F.MaskStore(at + s, mask, v1);
-            Avx512F.MaskStore(at + 2 * s, mask, v2);
-            Avx512F.MaskStore(at + 3 * s, mask, v3);
-            Avx512F.MaskStore(at + 4 * s, mask, v4);
-            Avx512F.MaskStore(at + 5 * s, mask, v5);
+            StoreColumn(v + j * planeStride, 6 * planeStride, mask, Transform(t[j], t[6 + j], t[12 + j], t[18 + j], t[24 + j], t[30 + j]));
         }
     }
 
@@ -170,6 +162,81 @@ internal static unsafe class WinogradF4Rows
             Put(row, width, 32, Avx512F.PermuteVar16x32x2(hi01, QuadLo, hi23));
             Put(row, width, 48, Avx512F.PermuteVar16x32x2(hi01, QuadHi, hi23));
         }
+    }
+
+    /// <summary>
+    /// <see cref="WinogradWeightGradient"/>'s expansion for F(4×4): e[ξ·planeStride + k·width + (u − u0)·tw + t] =
+    /// (A·dYₜ·Aᵀ)[ξ] for filter k and tile t of tile row u (row u mod th of sample u / th), read straight from dY's rows.
+    /// </summary>
+    public static void Expand(Tensor dy, float[] e, ConvGeometry g, int u0, int u1, int th, int tw, int width, long planeStride)
+    {
+        fixed (float* pd = dy.Span<float>(), pe = e)
+        {
+            var (ad, ae) = ((nint)pd, (nint)pe);
+            KernelThreads.ForRanges(g.M, Environment.ProcessorCount, (first, last) =>
+            {
+                for (var k = first; k < last; k++)
+                for (var u = u0; u < u1; u++)
+                {
+                    var (n, ty) = (u / th, u % th);
+                    var plane = (float*)ad + ((long)n * g.M + k) * g.P;
+                    ExpandRow(plane + 4 * ty * g.OW, g.OW, Math.Min(4, g.OH - 4 * ty), (float*)ae + (long)k * width + (long)(u - u0) * tw, planeStride, tw);
+                }
+            });
+        }
+    }
+
+    /// <summary>
+    /// e[ξ·planeStride + t] = (A·y·Aᵀ)[ξ] for the tiles of one row of output-gradient tiles: rows 0 … live − 1 of y,
+    /// <paramref name="width"/> apart and wide (zero past them). Writes only the tiles' lanes.
+    /// </summary>
+    [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ExpandRow(float* y, int width, int live, float* e, long planeStride, int tiles)
+    {
+        var r = stackalloc Vector512<float>[24]; // r[6a + j] = (y·Aᵀ)[a][j]
+        var (m0, m1, m2, m3) = (Mask(width), Mask(width - 16), Mask(width - 32), Mask(width - 48));
+        for (var a = 0; a < 4; a++)
+        {
+            Vector512<float> y0 = default, y1 = default, y2 = default, y3 = default;
+            if (a < live)
+            {
+                var p = y + (long)a * width;
+                var (l0, l1, l2, l3) = (Avx512F.MaskLoad(p, m0, default), Avx512F.MaskLoad(p + 16, m1, default),
+                    Avx512F.MaskLoad(p + 32, m2, default), Avx512F.MaskLoad(p + 48, m3, default));
+                (y0, y1, y2, y3) = (Phase(l0, l1, l2, l3, 0), Phase(l0, l1, l2, l3, 1), Phase(l0, l1, l2, l3, 2), Phase(l0, l1, l2, l3, 3));
+            }
+            (r[6 * a], r[6 * a + 1], r[6 * a + 2], r[6 * a + 3], r[6 * a + 4], r[6 * a + 5]) = Spread(y0, y1, y2, y3);
+        }
+        var mask = Mask(tiles);
+        for (var j = 0; j < 6; j++)
+        {
+            StoreColumn(e + j * planeStride, 6 * planeStride, mask, Spread(r[j], r[6 + j], r[12 + j], r[18 + j]));
+        }
+    }
+
+    /// <summary>A·(y0 … y3), as <see cref="WinogradF4"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>) Spread(
+        Vector512<float> y0, Vector512<float> y1, Vector512<float> y2, Vector512<float> y3)
+    {
+        var (two, four, eight) = (Vector512.Create(2f), Vector512.Create(4f), Vector512.Create(8f));
+        var (even, odd) = (y0 + y2, y1 + y3);
+        var (even2, odd2) = (y0 + four * y2, two * y1 + eight * y3);
+        return (y0, even + odd, even - odd, even2 + odd2, even2 - odd2, y3);
+    }
+
+    /// <summary>The masked lanes of six vectors to at, at + step, … at + 5·step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreColumn(float* at, long step, Vector512<float> mask,
+        (Vector512<float> A, Vector512<float> B, Vector512<float> C, Vector512<float> D, Vector512<float> E, Vector512<float> F) v)
+    {
+        Avx512F.MaskStore(at, mask, v.A);
+        Avx512F.MaskStore(at + step, mask, v.B);
+        Avx512F.MaskStore(at + 2 * step, mask, v.C);
+        Avx512F.MaskStore(at + 3 * step, mask, v.D);
+        Avx512F.MaskStore(at + 4 * step, mask, v.E);
+        Avx512F.MaskStore(at + 5 * step, mask, v.F);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
