@@ -227,14 +227,20 @@ internal static class ConvKernels
     public static void GradInput<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor dy, Tensor w, Tensor dx) where T : unmanaged, IFloatingPointIeee754<T>
     {
         // dX is the 3×3 correlation of dY with the flipped, channel-transposed filters: a forward kernel applies to it, in
-        // the forward's order of preference — Winograd's F(4×4) rows where preferred, the direct kernel, then Winograd. (Winograd came first on the November host,
-        // 12.4 against 13.9 ms at 7×7, batch 8; on the December one, whose cores run full-width 512-bit FMAs, the direct
-        // kernel takes that layer's input gradient from 20–25 to 14–16 ms in alternating rounds.)
-        if (Winograd.Transposed(g) is { } backward && FlatConv.Applies(backward) is var flat && (flat || Winograd.Applies(backward)))
+        // the forward's order of preference — Winograd's preferred F(4×4) path (reading the filters in place), the direct
+        // kernel, then Winograd (both on a flipped copy). (Winograd came first on the November host, 12.4 against 13.9 ms
+        // at 7×7, batch 8; on the December one, whose cores run full-width 512-bit FMAs, the direct kernel takes that
+        // layer's input gradient from 20–25 to 14–16 ms in alternating rounds.)
+        if (Winograd.Transposed(g) is { } backward && Winograd.Preferred<T>(backward))
+        {
+            Winograd.Forward<T>(router, kernels, backward, dy, w, dx, null, transposed: true);
+            return;
+        }
+        if (Winograd.Transposed(g) is { } transposed && FlatConv.Applies(transposed) is var flat && (flat || Winograd.Applies(transposed)))
         {
             var flipped = Winograd.Flip<T>(w, g);
-            if (flat && !Winograd.Preferred<T>(backward)) FlatConv.Forward<T>(backward, dy, flipped, dx, null);
-            else Winograd.Forward<T>(router, kernels, backward, dy, flipped, dx, null);
+            if (flat) FlatConv.Forward<T>(transposed, dy, flipped, dx, null);
+            else Winograd.Forward<T>(router, kernels, transposed, dy, flipped, dx, null);
             return;
         }
         if (PhaseGradInput.Applies(g))

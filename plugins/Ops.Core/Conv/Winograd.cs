@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Backprop.Plugins.Core;
 
@@ -104,15 +105,21 @@ internal static class Winograd
 
     private const int F4MinChannels = 16;
 
-    public static void Forward<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor w, Tensor y, ConvEpilogue? epilogue)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// Y = X ⋆ W. <paramref name="transposed"/> (only where <see cref="Preferred{T}"/>): the filters are those of
+    /// <see cref="Flip{T}"/> applied to <paramref name="w"/>, read in place — the input gradient of a forward convolution
+    /// whose filters are w.
+    /// </summary>
+    public static void Forward<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor w, Tensor y, ConvEpilogue? epilogue,
+        bool transposed = false) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (UsesF4(g) || Preferred<T>(g)) Forward<T, WinogradF4>(router, kernels, g, x, w, y, epilogue);
-        else Forward<T, WinogradF2>(router, kernels, g, x, w, y, epilogue);
+        if (transposed && !Preferred<T>(g)) throw new InvalidOperationException("Winograd reads transposed filters in place only on its preferred path.");
+        if (UsesF4(g) || Preferred<T>(g)) Forward<T, WinogradF4>(router, kernels, g, x, w, y, epilogue, transposed);
+        else Forward<T, WinogradF2>(router, kernels, g, x, w, y, epilogue, transposed);
     }
 
-    private static void Forward<T, S>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor w, Tensor y, ConvEpilogue? epilogue)
-        where T : unmanaged, IFloatingPointIeee754<T> where S : IWinogradScheme
+    private static void Forward<T, S>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor w, Tensor y, ConvEpilogue? epilogue,
+        bool transposed) where T : unmanaged, IFloatingPointIeee754<T> where S : IWinogradScheme
     {
         var (th, tw) = ((g.OH + S.Out - 1) / S.Out, (g.OW + S.Out - 1) / S.Out);
         var tiles = th * tw;
@@ -134,13 +141,13 @@ internal static class Winograd
         {
             KernelThreads.ForEachThread(part =>
             {
-                if (byBands) Part<T, S>(split, g, x, w, y, epilogue, part, parts, 0, g.M, chunk, th, tw);
-                else Part<T, S>(split, g, x, w, y, epilogue, 0, 1, Math.Min(g.M, part * share), Math.Min(g.M, (part + 1) * share), chunk, th, tw);
+                if (byBands) Part<T, S>(split, g, x, w, y, epilogue, transposed, part, parts, 0, g.M, chunk, th, tw);
+                else Part<T, S>(split, g, x, w, y, epilogue, transposed, 0, 1, Math.Min(g.M, part * share), Math.Min(g.M, (part + 1) * share), chunk, th, tw);
             });
             return;
         }
         var gemm = router.Select(kernels, false, false, g.M, chunk * tiles, g.C, dtype);
-        Part<T, S>(gemm, g, x, w, y, epilogue, 0, 1, 0, g.M, chunk, th, tw);
+        Part<T, S>(gemm, g, x, w, y, epilogue, transposed, 0, 1, 0, g.M, chunk, th, tw);
     }
 
     /// <summary>
@@ -150,7 +157,7 @@ internal static class Winograd
     /// called for all the work, each step splits itself across the cores. The α² planes of U, V and M are
     /// <see cref="Skew"/>ed apart.
     /// </summary>
-    private static void Part<T, S>(IGemm gemm, ConvGeometry g, Tensor x, Tensor w, Tensor y, ConvEpilogue? epilogue, int band, int bands,
+    private static void Part<T, S>(IGemm gemm, ConvGeometry g, Tensor x, Tensor w, Tensor y, ConvEpilogue? epilogue, bool transposed, int band, int bands,
         int k0, int k1, int chunk, int th, int tw) where T : unmanaged, IFloatingPointIeee754<T> where S : IWinogradScheme
     {
         var mk = k1 - k0;
@@ -159,7 +166,9 @@ internal static class Winograd
         var direct = DirectProducts<T>(mk);
         var uStride = Skew(mk * g.C);
         var u = Scratch<T>.Get(2, positions * uStride);
-        Filters<T, S>(w, u, g, k0, k1, uStride);
+        if (typeof(S) == typeof(WinogradF4) && typeof(T) == typeof(float) && Avx2.IsSupported && Vector512.IsHardwareAccelerated)
+            WinogradF4Rows.Filters(w, (float[])(object)u, g.C, k0, k1, uStride, transposed ? 9 : 9 * g.C, transposed ? 9 * g.M : 9, transposed);
+        else Filters<T, S>(w, u, g, k0, k1, uStride);
         for (var n0 = 0; n0 < g.N; n0 += chunk)
         {
             var units = Math.Min(chunk, g.N - n0) * th;

@@ -106,6 +106,68 @@ internal static unsafe class WinogradF4Rows
     }
 
     /// <summary>
+    /// <see cref="Winograd"/>'s filter transform for F(4×4) on float32: U[ξ·planeStride + (k − k0)·C + c] = (G·g·Gᵀ)[ξ]
+    /// for filters k in [k0, k1) and all C = <paramref name="channels"/> channels, where tap t of filter (k, c) is
+    /// w[k·kStride + c·cStride + t] (or tap 8 − t when <paramref name="flip"/>): 16 channels' taps gathered straight into
+    /// vectors. With kStride = 9, cStride = 9·K and a flip, that is the input gradient's filters (W[c, k] turned by 180°)
+    /// read in place, without <see cref="Winograd.Flip{T}"/>'s copy.
+    /// </summary>
+    public static void Filters(Tensor w, float[] u, int channels, int k0, int k1, int planeStride, int kStride, int cStride, bool flip)
+    {
+        fixed (float* pw = w.Span<float>(), pu = u)
+        {
+            var (aw, au) = ((nint)pw, (nint)pu);
+            var index = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * cStride;
+            KernelThreads.ForRanges(k1 - k0, (k1 - k0) * channels >= 4096 ? Environment.ProcessorCount : 1, (first, last) =>
+            {
+                var g = stackalloc Vector512<float>[9];
+                var t = stackalloc Vector512<float>[18]; // t[3ξ + j] = (G·g)[ξ][j]
+                for (var k = k0 + first; k < k0 + last; k++)
+                {
+                    for (var c = 0; c < channels; c += 16)
+                    {
+                        // The last step overlaps the one before when C is not a multiple of 16 (C ≥ 16).
+                        c = Math.Min(c, channels - 16);
+                        var from = (float*)aw + (long)k * kStride + (long)c * cStride;
+                        for (var tap = 0; tap < 9; tap++)
+                        {
+                            var at = from + (flip ? 8 - tap : tap);
+                            g[tap] = Vector512.Create(Avx2.GatherVector256(at, index, 4), Avx2.GatherVector256(at + 8L * cStride, index, 4));
+                        }
+                        for (var j = 0; j < 3; j++)
+                            (t[j], t[3 + j], t[6 + j], t[9 + j], t[12 + j], t[15 + j]) = Column(g[j], g[3 + j], g[6 + j]);
+                        var to = (float*)au + (long)(k - k0) * channels + c;
+                        for (var xi = 0; xi < 6; xi++)
+                        {
+                            var (u0, u1, u2, u3, u4, u5) = Column(t[3 * xi], t[3 * xi + 1], t[3 * xi + 2]);
+                            var at = to + 6L * xi * planeStride;
+                            u0.Store(at);
+                            u1.Store(at + planeStride);
+                            u2.Store(at + 2L * planeStride);
+                            u3.Store(at + 3L * planeStride);
+                            u4.Store(at + 4L * planeStride);
+                            u5.Store(at + 5L * planeStride);
+                        }
+                        if (c + 16 >= channels) break;
+                    }
+                }
+            });
+        }
+    }
+
+    /// <summary>G·(g0, g1, g2), as <see cref="WinogradF4"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>) Column(
+        Vector512<float> g0, Vector512<float> g1, Vector512<float> g2)
+    {
+        var (quarter, sixth) = (Vector512.Create(0.25f), Vector512.Create(1f / 6));
+        var (twelfth, twentyFourth) = (Vector512.Create(1f / 12), Vector512.Create(1f / 24));
+        var outer = g0 + g2;
+        var (p, q) = (twentyFourth * g0 + sixth * g2, twelfth * g1);
+        return (quarter * g0, -sixth * (outer + g1), sixth * (g1 - outer), p + q, p - q, g2);
+    }
+
+    /// <summary>
     /// v[ξ·planeStride + t] = (Bᵀ·d·B)[ξ] for the <paramref name="tiles"/> tiles of a tile row, whose six input rows
     /// start at <paramref name="rows"/> (<see cref="Pitch"/> apart, element q = input column q − PW, zero outside the
     /// image, readable to element 80). Writes only the tiles' lanes.
