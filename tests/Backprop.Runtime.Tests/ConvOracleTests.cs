@@ -257,7 +257,7 @@ public class ConvOracleTests
     [InlineData(1, 72, 64, 33, 3, 1, 1, true)] // F(4×4, 3×3) in float32: rows of 9 tiles (through WinogradF4Rows, ahead of the direct kernel)
     [InlineData(2, 64, 64, 30, 3, 1, 1, true)] // float32 rows: partial tiles, the last tile row two output rows deep
     [InlineData(1, 64, 64, 50, 3, 1, 1, true)] // float32 rows of 13 tiles: dY's rows end inside the fourth vector
-    [InlineData(4, 64, 64, 64, 3, 1, 1, true)] // float32 rows of 16 tiles, in two chunks of tile rows (the second accumulating)
+    [InlineData(8, 64, 64, 64, 3, 1, 1, true)] // float32 rows of 16 tiles: each core's band in two chunks (the second accumulating)
     public void Weight_gradient_split_between_cores_matches_plain_loops(int n, int c, int m, int size, int k, int stride, int group, bool f32 = false)
     {
         WithManagedGemm(rt =>

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Numerics;
 using System.Runtime.Intrinsics;
 
@@ -45,14 +46,47 @@ internal static class WinogradWeightGradient
         var (th, tw) = ((g.OH + S.Out - 1) / S.Out, (g.OW + S.Out - 1) / S.Out);
         var positions = S.Alpha * S.Alpha;
         var rows = g.N * th; // tile rows of all samples; row u is tile row u mod th of sample u / th
-        var chunk = (int)Math.Clamp(Budget / ((long)positions * Math.Max(g.C, g.M) * tw), 1, rows);
+        var parts = KernelThreads.Threads;
+        var banded = parts > 1 && rows >= 2 * parts && typeof(S) == typeof(WinogradF4) && WinogradF4Rows.Applies<T>(g);
+        var chunk = (int)Math.Clamp(Budget / ((long)positions * Math.Max(g.C, g.M) * tw), 1, banded ? (rows + parts - 1) / parts : rows);
         // The reduction loads whole vectors at the end of the last plane.
         var duStride = Winograd.Skew(g.M * g.C);
-        var du = Scratch<T>.Get(2, positions * duStride + Vector<T>.Count);
+        var duLength = positions * duStride + Vector<T>.Count;
         var gemm = router.Select(kernels, false, true, g.M, g.C, chunk * tw, DTypeExtensions.Of<T>());
-        for (var u0 = 0; u0 < rows; u0 += chunk)
+        if (banded && gemm is PackedGemm)
         {
-            var u1 = Math.Min(rows, u0 + chunk);
+            // Each core sums its own band of tile rows into its own ∂U, from transforms it made itself, and the sums are
+            // added before the reduction: batch 8, 56² × 64 4.4 → 3.3 ms, 28² × 128 3.7 → 2.6–3.0, 14² × 256 4.5 → 4.1
+            // against both cores sharing each step (ResNet18 step, alternating in six rounds: 294 → 285 ms).
+            var partials = new T[parts][];
+            KernelThreads.ForEachThread(part =>
+            {
+                var du = Scratch<T>.Get(2, duLength);
+                Accumulate<T, S>(gemm, g, x, dy, du, duStride, (int)((long)rows * part / parts), (int)((long)rows * (part + 1) / parts), chunk, th, tw);
+                partials[part] = du;
+            });
+            var total = partials[0];
+            KernelThreads.ForRanges(positions * duStride, Environment.ProcessorCount, (first, last) =>
+            {
+                for (var p = 1; p < parts; p++)
+                    TensorPrimitives.Add<T>(total.AsSpan(first, last - first), partials[p].AsSpan(first, last - first), total.AsSpan(first, last - first));
+            });
+            Reduce<T, S>(total, duStride, dw, g);
+            return;
+        }
+        var sum = Scratch<T>.Get(2, duLength);
+        Accumulate<T, S>(gemm, g, x, dy, sum, duStride, 0, rows, chunk, th, tw);
+        Reduce<T, S>(sum, duStride, dw, g);
+    }
+
+    /// <summary>∂U[ξ] = Σ E[ξ]·V[ξ]ᵀ over tile rows [r0, r1), in chunks of <paramref name="chunk"/> tile rows (overwriting du).</summary>
+    private static void Accumulate<T, S>(IGemm gemm, ConvGeometry g, Tensor x, Tensor dy, T[] du, int duStride, int r0, int r1, int chunk, int th, int tw)
+        where T : unmanaged, IFloatingPointIeee754<T> where S : IWinogradScheme
+    {
+        var positions = S.Alpha * S.Alpha;
+        for (var u0 = r0; u0 < r1; u0 += chunk)
+        {
+            var u1 = Math.Min(r1, u0 + chunk);
             var width = (u1 - u0) * tw;
             var (vStride, eStride) = (Winograd.Skew(g.C * width), Winograd.Skew(g.M * width));
             var v = Scratch<T>.Get(3, positions * vStride);
@@ -61,13 +95,13 @@ internal static class WinogradWeightGradient
             if (typeof(S) == typeof(WinogradF4) && WinogradF4Rows.Applies<T>(g))
                 WinogradF4Rows.Expand(dy, (float[])(object)e, g, u0, u1, th, tw, width, eStride);
             else Expand<T, S>(dy, e, g, u0, u1, th, tw, eStride);
-            var beta = u0 == 0 ? T.Zero : T.One;
-            // Independent products, side by side on the cores for the managed kernel (another backend threads itself).
+            var beta = u0 == r0 ? T.Zero : T.One;
+            // Independent products, side by side on the cores for the managed kernel (another backend threads itself);
+            // nested in a core's band, in turn on that core.
             KernelThreads.For(positions, gemm is PackedGemm ? Environment.ProcessorCount : 1, xi =>
                 ConvKernels.Call<T>(gemm, false, true, g.M, g.C, width, e.AsSpan(xi * eStride, g.M * width), width,
                     v.AsSpan(xi * vStride, g.C * width), width, beta, du.AsSpan(xi * duStride, g.M * g.C), g.C));
         }
-        Reduce<T, S>(du, duStride, dw, g);
     }
 
     /// <summary>
