@@ -31,6 +31,7 @@ public class TorchFineTuneBenchmarks
         _sgd = optim.SGD(_model.parameters(), 1e-4, momentum: 0.9);
         _x = torch.randn(8, 3, 224, 224);
         _y = torch.arange(8, ScalarType.Int64) % 4;
+        SteadyState.WarmUp(() => ResNet18FineTuneStep());
     }
 
     [Benchmark]

@@ -31,6 +31,7 @@ public class FineTuneBenchmarks
         _model.AddHead(4, new Dictionary<string, Tensor> { [onnx.Inputs[0].Name] = _x }, new TrainingRandom(1));
         _model.Training = true;
         _sgd = new Sgd(_model.Parameters, 1e-4, momentum: 0.9);
+        SteadyState.WarmUp(() => ResNet18FineTuneStep());
     }
 
     [Benchmark]
