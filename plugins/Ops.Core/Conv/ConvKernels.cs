@@ -231,17 +231,20 @@ internal static class ConvKernels
         // kernel, then Winograd (both on a flipped copy). (Winograd came first on the November host, 12.4 against 13.9 ms
         // at 7×7, batch 8; on the December one, whose cores run full-width 512-bit FMAs, the direct kernel takes that
         // layer's input gradient from 20–25 to 14–16 ms in alternating rounds.)
-        if (Winograd.Transposed(g) is { } backward && Winograd.Preferred<T>(backward))
+        if (Winograd.Transposed(g) is { } transposed)
         {
-            Winograd.Forward<T>(router, kernels, backward, dy, w, dx, null, transposed: true);
-            return;
-        }
-        if (Winograd.Transposed(g) is { } transposed && FlatConv.Applies(transposed) is var flat && (flat || Winograd.Applies(transposed)))
-        {
-            var flipped = Winograd.Flip<T>(w, g);
-            if (flat) FlatConv.Forward<T>(transposed, dy, flipped, dx, null);
-            else Winograd.Forward<T>(router, kernels, transposed, dy, flipped, dx, null);
-            return;
+            if (Winograd.Preferred<T>(transposed))
+            {
+                Winograd.Forward<T>(router, kernels, transposed, dy, w, dx, null, transposed: true);
+                return;
+            }
+            if (FlatConv.Applies(transposed) is var flat && (flat || Winograd.Applies(transposed)))
+            {
+                var flipped = Winograd.Flip<T>(w, g);
+                if (flat) FlatConv.Forward<T>(transposed, dy, flipped, dx, null);
+                else Winograd.Forward<T>(router, kernels, transposed, dy, flipped, dx, null);
+                return;
+            }
         }
         if (PhaseGradInput.Applies(g))
         {

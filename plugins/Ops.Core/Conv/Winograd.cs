@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace Backprop.Plugins.Core;
 
@@ -39,10 +38,13 @@ internal static class Winograd
     /// <see cref="WinogradF4"/>) where the direct kernel's is a dot product's. BACKPROP_WINOGRAD_ROWS=0 turns it off.
     /// </summary>
     public static bool Preferred<T>(ConvGeometry g) => ForcedTile != 2 && Applies(g) && WinogradF4Rows.Applies<T>(g) && DirectProducts<T>(g.M)
-        && (long)g.N * ((g.OH + 3) / 4) * ((g.OW + 3) / 4) >= 64;
+        && Tiles4(g) >= 64;
 
     /// <summary>Output tiles of 2×2 over all samples.</summary>
     public static long Tiles(ConvGeometry g) => (long)g.N * ((g.OH + 1) / 2) * ((g.OW + 1) / 2);
+
+    /// <summary>Output tiles of 4×4 over all samples.</summary>
+    public static long Tiles4(ConvGeometry g) => (long)g.N * ((g.OH + 3) / 4) * ((g.OW + 3) / 4);
 
     /// <summary>
     /// The geometry of a 3×3 stride-1 convolution's input gradient seen as a forward convolution of dY (pads 2 − p) with
@@ -166,7 +168,7 @@ internal static class Winograd
         var direct = DirectProducts<T>(mk);
         var uStride = Skew(mk * g.C);
         var u = Scratch<T>.Get(2, positions * uStride);
-        if (typeof(S) == typeof(WinogradF4) && typeof(T) == typeof(float) && Avx2.IsSupported && Vector512.IsHardwareAccelerated)
+        if (typeof(S) == typeof(WinogradF4) && WinogradF4Rows.FiltersApply<T>())
             WinogradF4Rows.Filters(w, (float[])(object)u, g.C, k0, k1, uStride, transposed ? 9 : 9 * g.C, transposed ? 9 * g.M : 9, transposed);
         else Filters<T, S>(w, u, g, k0, k1, uStride);
         for (var n0 = 0; n0 < g.N; n0 += chunk)

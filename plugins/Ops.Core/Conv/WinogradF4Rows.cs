@@ -23,6 +23,12 @@ internal static unsafe class WinogradF4Rows
 
     private static readonly bool Enabled = Environment.GetEnvironmentVariable("BACKPROP_WINOGRAD_ROWS") != "0";
 
+    /// <summary>
+    /// Whether <see cref="Filters"/> serves float32 filters (any geometry: it transforms filters, not rows). The only path
+    /// that reads an input gradient's filters in place, so it does not follow BACKPROP_WINOGRAD_ROWS.
+    /// </summary>
+    public static bool FiltersApply<T>() => typeof(T) == typeof(float) && Avx2.IsSupported && Vector512.IsHardwareAccelerated;
+
     private static readonly Vector512<int> Quarter = Vector512.Create(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
     private static readonly Vector512<int> Join = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
     private static readonly Vector512<int> Next0 = Vector512.Create(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);

@@ -30,7 +30,7 @@ internal static class WinogradWeightGradient
     /// against 4.8–5.0, 14² × 256 4.7 against 5.0–5.6. BACKPROP_WINOGRAD_ROWS=0 turns it off.
     /// </summary>
     public static bool Preferred<T>(ConvGeometry g) => Applies(g) && Winograd.UsesF4(g, weightGradient: true) && WinogradF4Rows.Applies<T>(g)
-        && (long)g.N * ((g.OH + 3) / 4) * ((g.OW + 3) / 4) >= 64;
+        && Winograd.Tiles4(g) >= 64;
 
     /// <summary>Writes dW (overwriting it) from the input x and the output gradient dy.</summary>
     public static void Run<T>(IGemmRouter router, IKernelProvider kernels, ConvGeometry g, Tensor x, Tensor dy, Tensor dw)

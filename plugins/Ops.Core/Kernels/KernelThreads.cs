@@ -88,6 +88,17 @@ internal static class KernelThreads
         For(parts, threads, p => body((int)((long)count * p / parts), (int)((long)count * (p + 1) / parts)));
     }
 
+    /// <summary>
+    /// body(i) for every i in [0, <paramref name="count"/>), in contiguous ranges (<see cref="ForRanges"/>) rather than
+    /// claimed one at a time as <see cref="For"/> does: for many small items (a 7² layer's 512 BatchNorm channels of 392
+    /// elements) a contended claim each cost more than the item. ResNet18 step, alternating in six rounds: 302.5 → 296.5 ms.
+    /// </summary>
+    public static void ForEachInRanges(int count, int threads, Action<int> body) =>
+        ForRanges(count, threads, (first, last) =>
+        {
+            for (var i = first; i < last; i++) body(i);
+        });
+
     /// <summary>Runs part <paramref name="part"/> alone, or (part = −1) claims parts until none are left.</summary>
     private static void Work(int part)
     {

@@ -64,7 +64,7 @@ internal sealed class ChannelGradSums : IDifferentiableOp, IOpSamples
     {
         var (n, c) = (x.Shape[0], x.Shape[1]);
         var plane = n * c == 0 ? 0 : x.Size / (n * c);
-        ChannelMoments.Channels(c, ChannelAffine.Threads(x), ch =>
+        KernelThreads.ForEachInRanges(c, ChannelAffine.Threads(x), ch =>
         {
             var (gx, sum) = (0.0, 0.0);
             for (var i = 0; i < n; i++)
